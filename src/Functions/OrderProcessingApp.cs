@@ -1,0 +1,23 @@
+using OrderProcessing.Functions.Platform;
+
+namespace OrderProcessing.Functions;
+
+/// <summary>
+/// The table of contents of the app: every capability registers its services and maps its endpoints here.
+/// The same app serves every Lambda function; which requests reach it is decided by each function's trigger.
+/// </summary>
+public static class OrderProcessingApp
+{
+    public static WebApplicationBuilder AddOrderProcessing(this WebApplicationBuilder builder)
+    {
+        builder.AddPlatform();
+        return builder;
+    }
+
+    public static WebApplication MapOrderProcessing(this WebApplication app)
+    {
+        app.UsePlatform();
+        app.MapHealth();
+        return app;
+    }
+}

@@ -1,0 +1,22 @@
+namespace OrderProcessing.Functions.Platform;
+
+/// <summary>What every capability shares: AWS clients, errors, correlation, health.</summary>
+internal static class PlatformSetup
+{
+    public static WebApplicationBuilder AddPlatform(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ResourceNames>();
+        builder.Services.AddAwsClients();
+        builder.Services.AddProblems();
+        builder.Services.AddHealth();
+        return builder;
+    }
+
+    public static WebApplication UsePlatform(this WebApplication app)
+    {
+        app.UseCorrelation();
+        app.UseProblems();
+        return app;
+    }
+}

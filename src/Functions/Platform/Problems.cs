@@ -1,0 +1,102 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace OrderProcessing.Functions.Platform;
+
+/// <summary>
+/// One error shape: RFC 7807 ProblemDetails with a stable type URI per problem and the correlation id.
+/// </summary>
+public static class Problems
+{
+    public const string TypeBase = "https://orderprocessing.dev/problems/";
+
+    public static string Type(string slug) => TypeBase + slug;
+
+    internal static IServiceCollection AddProblems(this IServiceCollection services) =>
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            problem.Extensions["correlationId"] = context.HttpContext.CorrelationId();
+            problem.Instance ??= context.HttpContext.Request.Path;
+            if (problem.Type is null or "" || problem.Type.StartsWith("https://tools.ietf.org", StringComparison.Ordinal))
+            {
+                problem.Type = Type(SlugFor(problem.Status));
+            }
+
+            // An unhandled exception never shows its message or stack trace to the caller.
+            if (context.Exception is not null)
+            {
+                problem.Detail = "The request could not be completed. Quote the correlation id when reporting this.";
+            }
+        });
+
+    internal static IApplicationBuilder UseProblems(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = exception => exception switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                _ when IsUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            },
+        });
+        app.UseStatusCodePages();
+        app.Use(async (context, next) =>
+        {
+            context.Response.OnStarting(() =>
+            {
+                if (context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
+                    && !context.Response.Headers.ContainsKey("Retry-After"))
+                {
+                    context.Response.Headers.RetryAfter = "1";
+                }
+
+                return Task.CompletedTask;
+            });
+            await next(context);
+        });
+        return app;
+    }
+
+    /// <summary>A dependency that cannot be reached is a 503 the caller may retry, not a 500.</summary>
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        HttpRequestException => true,
+        System.Net.Sockets.SocketException => true,
+        TimeoutException => true,
+        TaskCanceledException => true,
+        Amazon.Runtime.AmazonServiceException { StatusCode: System.Net.HttpStatusCode.ServiceUnavailable } => true,
+        Amazon.Runtime.AmazonServiceException { ErrorCode: "ProvisionedThroughputExceededException" or "ThrottlingException" or "RequestLimitExceeded" } => true,
+        Amazon.Runtime.AmazonClientException when exception.InnerException is not null => IsUnavailable(exception.InnerException),
+        _ => false,
+    };
+
+    private static string SlugFor(int? status) => status switch
+    {
+        400 => "bad-request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not-found",
+        405 => "method-not-allowed",
+        409 => "conflict",
+        413 => "payload-too-large",
+        415 => "unsupported-media-type",
+        422 => "unprocessable",
+        429 => "too-many-requests",
+        503 => "service-unavailable",
+        _ => "internal-error",
+    };
+
+    /// <summary>A ProblemDetails result with the project's type URI.</summary>
+    public static ProblemHttpResult Problem(int status, string slug, string title, string? detail = null,
+        IDictionary<string, object?>? extensions = null) =>
+        TypedResults.Problem(new ProblemDetails
+        {
+            Status = status,
+            Type = Type(slug),
+            Title = title,
+            Detail = detail,
+            Extensions = extensions ?? new Dictionary<string, object?>(),
+        });
+}

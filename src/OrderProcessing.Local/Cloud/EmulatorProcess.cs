@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace OrderProcessing.Local.Cloud;
+
+/// <summary>
+/// One emulator running as a child process: started on a given port, probed until it answers,
+/// and stopped by its PID (with anything it started) when disposed.
+/// </summary>
+public sealed class EmulatorProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private EmulatorProcess(string name, Process process, Uri endpoint)
+    {
+        Name = name;
+        _process = process;
+        Endpoint = endpoint;
+    }
+
+    public string Name { get; }
+
+    public Uri Endpoint { get; }
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    internal static EmulatorProcess Start(string name, ProcessStartInfo startInfo, Uri endpoint)
+    {
+        startInfo.UseShellExecute = false;
+        startInfo.RedirectStandardOutput = true;
+        startInfo.RedirectStandardError = true;
+        startInfo.RedirectStandardInput = true;
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        var emulator = new EmulatorProcess(name, process, endpoint);
+        process.OutputDataReceived += (_, e) => emulator.Capture(e.Data);
+        process.ErrorDataReceived += (_, e) => emulator.Capture(e.Data);
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new SetupException($"{name} could not be started ({startInfo.FileName}: {e.Message}).", e);
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return emulator;
+    }
+
+    /// <summary>Probes until the emulator answers, it exits, or the timeout passes.</summary>
+    internal async Task WaitUntilReadyAsync(Func<HttpClient, Uri, CancellationToken, Task<bool>> probe,
+        TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_process.HasExited)
+            {
+                throw new SetupException(
+                    $"{Name} exited with code {_process.ExitCode} while starting: {LastOutputLine()}");
+            }
+
+            try
+            {
+                if (await probe(http, Endpoint, cancellationToken))
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+
+            if (deadline.Elapsed >= timeout)
+            {
+                throw new SetupException(
+                    $"{Name} did not answer on {Endpoint} within {timeout.TotalSeconds:0.#} s; " +
+                    "check that the machine is not overloaded and the port is not blocked, or raise --emulator-timeout.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+    }
+
+    public string LastOutputLine()
+    {
+        lock (_output)
+        {
+            var lines = _output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return lines.Length == 0 ? "(no output)" : lines[^1];
+        }
+    }
+
+    /// <summary>Stops the emulator and every process it started; safe to call twice.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started, or already reaped.
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    private void Capture(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            if (_output.Length > 64 * 1024)
+            {
+                _output.Remove(0, _output.Length / 2);
+            }
+
+            _output.AppendLine(line);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Amazon.DynamoDBv2;
+using Amazon.SQS;
+using OrderProcessing.Functions;
+using OrderProcessing.Functions.Platform;
+using OrderProcessing.Local.Cloud;
+using OrderProcessing.Local.Provisioning;
+
+namespace OrderProcessing.Local;
+
+/// <summary>How to run the local host.</summary>
+public sealed record LocalHostOptions
+{
+    /// <summary>The repository root: template.yaml and localstack/ are found there.</summary>
+    public required string RepositoryRoot { get; init; }
+
+    /// <summary>Where the Functions app listens; "http://localhost:5000" unless overridden.</summary>
+    public IReadOnlyList<string> Urls { get; init; } = ["http://localhost:5000"];
+
+    /// <summary>Names every table and queue, as a CloudFormation stack name would.</summary>
+    public string StackName { get; init; } = "orderprocessing-local";
+
+    public string? EndpointUrl { get; init; } = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
+
+    public TimeSpan EmulatorTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Extra configuration for the Functions app (tests turn knobs here).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+
+    public string TemplatePath => Path.Combine(RepositoryRoot, "template.yaml");
+
+    public string LocalstackDirectory => Path.Combine(RepositoryRoot, "localstack");
+}
+
+/// <summary>
+/// The whole system on one machine: the local cloud, the resources of template.yaml, and the Functions app
+/// with the configuration a deployed function would get.
+/// </summary>
+public sealed class LocalHost : IAsyncDisposable
+{
+    private LocalHost(LocalCloud cloud, ProvisionedStack stack, WebApplication app, TimeSpan startup)
+    {
+        Cloud = cloud;
+        Stack = stack;
+        App = app;
+        StartupTime = startup;
+    }
+
+    public LocalCloud Cloud { get; }
+
+    public ProvisionedStack Stack { get; }
+
+    public WebApplication App { get; }
+
+    public TimeSpan StartupTime { get; }
+
+    /// <summary>The addresses the Functions app actually listens on (after port 0 is resolved).</summary>
+    public IReadOnlyList<Uri> Urls =>
+        App.Urls.Select(u => new Uri(u.Replace("://[::]", "://localhost", StringComparison.Ordinal)
+            .Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal))).ToList();
+
+    public static async Task<LocalHost> StartAsync(LocalHostOptions options, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        if (!File.Exists(options.TemplatePath))
+        {
+            throw new SetupException($"template.yaml was not found at {options.TemplatePath}; run from the repository root or pass --repository.");
+        }
+
+        var template = SamTemplate.Load(options.TemplatePath);
+        var cloud = await LocalCloud.StartAsync(new LocalCloudOptions
+        {
+            LocalstackDirectory = options.LocalstackDirectory,
+            EndpointUrl = options.EndpointUrl,
+            StartTimeout = options.EmulatorTimeout,
+        }, cancellationToken);
+
+        try
+        {
+            var stack = await ProvisionAsync(cloud, template, options.StackName, cancellationToken);
+            var app = BuildApp(cloud, stack, options);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await app.DisposeAsync();
+                throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
+            }
+
+            return new LocalHost(cloud, stack, app, clock.Elapsed);
+        }
+        catch
+        {
+            await cloud.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Creates the template's tables and queues on the given cloud.</summary>
+    public static async Task<ProvisionedStack> ProvisionAsync(LocalCloud cloud, SamTemplate template, string stackName,
+        CancellationToken cancellationToken = default)
+    {
+        var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
+        using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
+        using var sqs = AwsClients.OptionsFor(settings, "SQS").CreateServiceClient<IAmazonSQS>();
+        var context = new StackContext(stackName, LocalCloud.Region, "000000000000", template.ParameterDefaults);
+        return await new Provisioner(dynamo, sqs).ProvisionAsync(template, context, cancellationToken);
+    }
+
+    private static WebApplication BuildApp(LocalCloud cloud, ProvisionedStack stack, LocalHostOptions options)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(OrderProcessingApp).Assembly.GetName().Name,
+            ContentRootPath = Path.Combine(options.RepositoryRoot, "src", "Functions"),
+        });
+        builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e => KeyValuePair.Create(e.Key, (string?)e.Value)));
+        builder.Configuration.AddInMemoryCollection(cloud.ClientSettings);
+        builder.Configuration.AddInMemoryCollection(options.Settings);
+        builder.WebHost.UseUrls([.. options.Urls]);
+        builder.AddOrderProcessing();
+
+        var app = builder.Build();
+        app.MapOrderProcessing();
+        return app;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await App.StopAsync(timeout.Token);
+        }
+        finally
+        {
+            await App.DisposeAsync();
+            await Cloud.DisposeAsync();
+        }
+    }
+}

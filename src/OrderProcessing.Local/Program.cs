@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using OrderProcessing.Local;
+using OrderProcessing.Local.Cloud;
+
+// The local host: the whole system on this machine. See README.md ("Run it locally").
+var options = CommandLine.Parse(args);
+if (options is null)
+{
+    return 2;
+}
+
+using var stopping = new CancellationTokenSource();
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    stopping.Cancel();
+});
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stopping.Cancel();
+};
+
+LocalHost host;
+try
+{
+    Console.WriteLine("Starting the OrderProcessing local host...");
+    host = await LocalHost.StartAsync(options, stopping.Token);
+}
+catch (SetupException e)
+{
+    await Console.Error.WriteLineAsync($"error: {e.Message}");
+    return 1;
+}
+catch (InvalidDataException e)
+{
+    await Console.Error.WriteLineAsync($"error: template.yaml: {e.Message}");
+    return 1;
+}
+catch (OperationCanceledException)
+{
+    return 130;
+}
+
+await using (host)
+{
+    Banner.Print(host);
+    try
+    {
+        await Task.Delay(Timeout.Infinite, stopping.Token);
+    }
+    catch (OperationCanceledException)
+    {
+        Console.WriteLine("Stopping...");
+    }
+}
+
+Console.WriteLine("Stopped.");
+return 0;
+
+internal static class CommandLine
+{
+    public static LocalHostOptions? Parse(string[] args)
+    {
+        var root = FindRepositoryRoot();
+        var urls = Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is { Length: > 0 } fromEnv
+            ? fromEnv.Split(';', StringSplitOptions.RemoveEmptyEntries)
+            : ["http://localhost:5000"];
+        var stackName = "orderprocessing-local";
+        var timeout = TimeSpan.FromSeconds(60);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--urls" when value is not null:
+                    urls = value.Split(';', StringSplitOptions.RemoveEmptyEntries);
+                    i++;
+                    break;
+                case "--repository" when value is not null:
+                    root = Path.GetFullPath(value);
+                    i++;
+                    break;
+                case "--stack-name" when value is not null:
+                    stackName = value;
+                    i++;
+                    break;
+                case "--emulator-timeout" when value is not null && double.TryParse(value, CultureInfo.InvariantCulture, out var seconds):
+                    timeout = TimeSpan.FromSeconds(seconds);
+                    i++;
+                    break;
+                case "-h" or "--help":
+                    Console.WriteLine("""
+                        Usage: dotnet run --project src/OrderProcessing.Local [-- options]
+                          --urls URLS              where the API listens (default http://localhost:5000; or ASPNETCORE_URLS)
+                          --stack-name NAME        prefix of every table and queue (default orderprocessing-local)
+                          --repository DIR         repository root holding template.yaml and localstack/
+                          --emulator-timeout SECS  how long an emulator may take to answer (default 60)
+                        AWS_ENDPOINT_URL, when set, is used for every AWS service and no emulator is started.
+                        """);
+                    return null;
+                default:
+                    Console.Error.WriteLine($"error: unknown option {args[i]}; see --help.");
+                    return null;
+            }
+        }
+
+        return new LocalHostOptions { RepositoryRoot = root, Urls = urls, StackName = stackName, EmulatorTimeout = timeout };
+    }
+
+    /// <summary>The nearest folder holding template.yaml, from the working directory or the program's own.</summary>
+    private static string FindRepositoryRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "template.yaml")) && Directory.Exists(Path.Combine(dir.FullName, "localstack")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}
+
+internal static class Banner
+{
+    public static void Print(LocalHost host)
+    {
+        var api = host.Urls[0].ToString().TrimEnd('/');
+        Console.WriteLine();
+        Console.WriteLine($"OrderProcessing is running (stack {host.Stack.StackName}).");
+        Console.WriteLine($"  HTTP API        {api}");
+        Console.WriteLine($"  Health          {api}/health/ready");
+        if (host.Cloud.IsExternal)
+        {
+            Console.WriteLine($"  AWS endpoint    {host.Cloud.DynamoDbEndpoint} (AWS_ENDPOINT_URL)");
+        }
+        else
+        {
+            foreach (var emulator in host.Cloud.Emulators)
+            {
+                Console.WriteLine($"  {emulator.Name,-15} {emulator.Endpoint} (pid {emulator.ProcessId})");
+            }
+        }
+
+        Console.WriteLine($"  Tables          {host.Stack.Tables.Count}, queues {host.Stack.Queues.Count}, from template.yaml");
+        Console.WriteLine($"Ready in {host.StartupTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s. Press Ctrl+C to stop.");
+    }
+}

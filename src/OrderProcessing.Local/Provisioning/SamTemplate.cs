@@ -1,0 +1,82 @@
+using YamlDotNet.RepresentationModel;
+
+namespace OrderProcessing.Local.Provisioning;
+
+/// <summary>
+/// template.yaml as a tree of YAML nodes, with the CloudFormation intrinsic functions
+/// (!Ref, !Sub, !GetAtt, and their long forms) resolved on demand against a <see cref="StackContext"/>.
+/// </summary>
+public sealed class SamTemplate
+{
+    private readonly YamlMappingNode _root;
+
+    private SamTemplate(YamlMappingNode root, string path)
+    {
+        _root = root;
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    public static SamTemplate Load(string path)
+    {
+        var stream = new YamlStream();
+        using (var reader = File.OpenText(path))
+        {
+            stream.Load(reader);
+        }
+
+        return stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlMappingNode root
+            ? new SamTemplate(root, path)
+            : throw new InvalidDataException($"{path} is not a single YAML mapping.");
+    }
+
+    public IEnumerable<TemplateResource> Resources =>
+        Child(_root, "Resources") is YamlMappingNode resources
+            ? resources.Children.Select(pair => new TemplateResource(((YamlScalarNode)pair.Key).Value!, (YamlMappingNode)pair.Value))
+            : [];
+
+    public IEnumerable<TemplateResource> ResourcesOfType(string type) => Resources.Where(r => r.Type == type);
+
+    /// <summary>Parameter defaults, as CloudFormation would use them without overrides.</summary>
+    public IReadOnlyDictionary<string, string> ParameterDefaults =>
+        Child(_root, "Parameters") is YamlMappingNode parameters
+            ? parameters.Children.ToDictionary(
+                p => ((YamlScalarNode)p.Key).Value!,
+                p => (Child((YamlMappingNode)p.Value, "Default") as YamlScalarNode)?.Value ?? "")
+            : new Dictionary<string, string>();
+
+    /// <summary>Globals.Function.Environment.Variables followed by each function's own, later ones winning.</summary>
+    public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment()
+    {
+        var globals = Child(Child(Child(Child(_root, "Globals"), "Function"), "Environment"), "Variables");
+        var all = new List<YamlMappingNode>();
+        if (globals is YamlMappingNode g)
+        {
+            all.Add(g);
+        }
+
+        foreach (var function in ResourcesOfType("AWS::Serverless::Function"))
+        {
+            if (Child(Child(function.Properties, "Environment"), "Variables") is YamlMappingNode own)
+            {
+                all.Add(own);
+            }
+        }
+
+        return all.SelectMany(map => map.Children.Select(p => KeyValuePair.Create(((YamlScalarNode)p.Key).Value!, p.Value)));
+    }
+
+    internal static YamlNode? Child(YamlNode? node, string key) =>
+        node is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+}
+
+/// <summary>One entry under Resources.</summary>
+public sealed record TemplateResource(string LogicalId, YamlMappingNode Node)
+{
+    public string Type => (SamTemplate.Child(Node, "Type") as YamlScalarNode)?.Value ?? "";
+
+    public YamlMappingNode Properties => SamTemplate.Child(Node, "Properties") as YamlMappingNode ?? new YamlMappingNode();
+
+    public YamlNode? Property(string name) => SamTemplate.Child(Properties, name);
+}

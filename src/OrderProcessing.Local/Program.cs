@@ -1,63 +1,71 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using OrderProcessing.Local;
+
 using OrderProcessing.Local.Cloud;
 
-// The local host: the whole system on this machine. See README.md ("Run it locally").
-var options = CommandLine.Parse(args);
-if (options is null)
-{
-    return 2;
-}
+namespace OrderProcessing.Local;
 
-using var stopping = new CancellationTokenSource();
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+/// <summary>The local host: the whole system on this machine. See README.md ("Run it locally").</summary>
+internal static class LocalHostProgram
 {
-    context.Cancel = true;
-    stopping.Cancel();
-});
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stopping.Cancel();
-};
-
-LocalHost host;
-try
-{
-    Console.WriteLine("Starting the OrderProcessing local host...");
-    host = await LocalHost.StartAsync(options, stopping.Token);
-}
-catch (SetupException e)
-{
-    await Console.Error.WriteLineAsync($"error: {e.Message}");
-    return 1;
-}
-catch (InvalidDataException e)
-{
-    await Console.Error.WriteLineAsync($"error: template.yaml: {e.Message}");
-    return 1;
-}
-catch (OperationCanceledException)
-{
-    return 130;
-}
-
-await using (host)
-{
-    Banner.Print(host);
-    try
+    public static async Task<int> Main(string[] args)
     {
-        await Task.Delay(Timeout.Infinite, stopping.Token);
-    }
-    catch (OperationCanceledException)
-    {
-        Console.WriteLine("Stopping...");
+        var options = CommandLine.Parse(args);
+        if (options is null)
+        {
+            return 2;
+        }
+
+        using var stopping = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        });
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stopping.Cancel();
+        };
+
+        LocalHost host;
+        try
+        {
+            Console.WriteLine("Starting the OrderProcessing local host...");
+            host = await LocalHost.StartAsync(options, stopping.Token);
+        }
+        catch (SetupException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 1;
+        }
+        catch (InvalidDataException e)
+        {
+            await Console.Error.WriteLineAsync($"error: template.yaml: {e.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            return 130;
+        }
+
+        await using (host)
+        {
+            Banner.Print(host);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine("Stopping...");
+            }
+        }
+
+        Console.WriteLine("Stopped.");
+        return 0;
     }
 }
-
-Console.WriteLine("Stopped.");
-return 0;
 
 internal static class CommandLine
 {

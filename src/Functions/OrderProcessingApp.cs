@@ -1,3 +1,4 @@
+using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions;
@@ -11,13 +12,16 @@ public static class OrderProcessingApp
     public static WebApplicationBuilder AddOrderProcessing(this WebApplicationBuilder builder)
     {
         builder.AddPlatform();
+        builder.AddAuth();
         return builder;
     }
 
     public static WebApplication MapOrderProcessing(this WebApplication app)
     {
         app.UsePlatform();
+        app.UseAuth();
         app.MapHealth();
+        app.MapAuth();
         return app;
     }
 }

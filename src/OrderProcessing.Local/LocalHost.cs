@@ -5,6 +5,7 @@ using OrderProcessing.Functions;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Cloud;
 using OrderProcessing.Local.Provisioning;
+using OrderProcessing.Local.Seeding;
 
 namespace OrderProcessing.Local;
 
@@ -30,6 +31,9 @@ public sealed record LocalHostOptions
     public string TemplatePath => Path.Combine(RepositoryRoot, "template.yaml");
 
     public string LocalstackDirectory => Path.Combine(RepositoryRoot, "localstack");
+
+    /// <summary>Where the local signing keys live: .local/ is git-ignored and shared by every local host of this checkout.</summary>
+    public string SigningKeyDirectory => Path.Combine(RepositoryRoot, ".local", "signing-keys");
 }
 
 /// <summary>
@@ -38,11 +42,12 @@ public sealed record LocalHostOptions
 /// </summary>
 public sealed class LocalHost : IAsyncDisposable
 {
-    private LocalHost(LocalCloud cloud, ProvisionedStack stack, WebApplication app, TimeSpan startup)
+    private LocalHost(LocalCloud cloud, ProvisionedStack stack, WebApplication app, IReadOnlyList<SeededClient> clients, TimeSpan startup)
     {
         Cloud = cloud;
         Stack = stack;
         App = app;
+        Clients = clients;
         StartupTime = startup;
     }
 
@@ -51,6 +56,9 @@ public sealed class LocalHost : IAsyncDisposable
     public ProvisionedStack Stack { get; }
 
     public WebApplication App { get; }
+
+    /// <summary>The OAuth clients seeded into the local stack (demo and admin).</summary>
+    public IReadOnlyList<SeededClient> Clients { get; }
 
     public TimeSpan StartupTime { get; }
 
@@ -79,8 +87,10 @@ public sealed class LocalHost : IAsyncDisposable
         {
             var stack = await ProvisionAsync(cloud, template, options.StackName, cancellationToken);
             var app = BuildApp(cloud, stack, options);
+            IReadOnlyList<SeededClient> clients;
             try
             {
+                clients = await DemoClients.SeedAsync(app.Services, cancellationToken);
                 await app.StartAsync(cancellationToken);
             }
             catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
@@ -89,7 +99,7 @@ public sealed class LocalHost : IAsyncDisposable
                 throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
             }
 
-            return new LocalHost(cloud, stack, app, clock.Elapsed);
+            return new LocalHost(cloud, stack, app, clients, clock.Elapsed);
         }
         catch
         {
@@ -118,6 +128,7 @@ public sealed class LocalHost : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e => KeyValuePair.Create(e.Key, (string?)e.Value)));
         builder.Configuration.AddInMemoryCollection(cloud.ClientSettings);
+        builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_LOCAL_KEY_DIR", (string?)options.SigningKeyDirectory)]);
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.AddOrderProcessing();

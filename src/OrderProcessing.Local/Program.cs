@@ -157,6 +157,14 @@ internal static class Banner
         }
 
         Console.WriteLine($"  Tables          {host.Stack.Tables.Count}, queues {host.Stack.Queues.Count}, from template.yaml");
+        Console.WriteLine($"  Token endpoint  {api}/oauth/token (JWKS {api}/.well-known/jwks.json)");
+        foreach (var client in host.Clients)
+        {
+            Console.WriteLine($"  OAuth client    {client.ClientId} / {client.Secret}  scopes: {string.Join(' ', client.Scopes)}");
+        }
+
+        var demo = host.Clients[0];
+        Console.WriteLine($"  Try             curl -s -u {demo.ClientId}:{demo.Secret} -d grant_type=client_credentials {api}/oauth/token");
         Console.WriteLine($"Ready in {host.StartupTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s. Press Ctrl+C to stop.");
     }
 }

@@ -103,12 +103,12 @@ public static class AuthSetup
     /// <summary>Hands JwtBearer the current public keys on every request (the key stores cache them themselves).</summary>
     private sealed class SigningKeysConfiguration(ISigningKeys keys) : IConfigurationManager<OpenIdConnectConfiguration>
     {
-        private (SigningKeySet Set, OpenIdConnectConfiguration Configuration)? _last;
+        private Snapshot? _last;
 
         public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(CancellationToken cancel)
         {
             var set = await keys.GetAsync(cancel);
-            if (_last is { } last && ReferenceEquals(last.Set, set))
+            if (_last is { } last && ReferenceEquals(last.Keys, set))
             {
                 return last.Configuration;
             }
@@ -119,9 +119,11 @@ public static class AuthSetup
                 configuration.SigningKeys.Add(key);
             }
 
-            _last = (set, configuration);
+            _last = new Snapshot(set, configuration);
             return configuration;
         }
+
+        private sealed record Snapshot(SigningKeySet Keys, OpenIdConnectConfiguration Configuration);
 
         public void RequestRefresh()
         {

@@ -19,7 +19,7 @@ public sealed class KmsSigningKeys(IAmazonKeyManagementService kms, AuthOptions 
 
     private readonly ConcurrentDictionary<string, KmsKey> _byArn = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private (SigningKeySet Set, DateTimeOffset At)? _current;
+    private Resolved? _current;
 
     public async ValueTask<SigningKeySet> GetAsync(CancellationToken cancellationToken = default)
     {
@@ -49,7 +49,7 @@ public sealed class KmsSigningKeys(IAmazonKeyManagementService kms, AuthOptions 
             }
 
             var set = new SigningKeySet(current.Jwk.Kid, keys);
-            _current = (set, time.GetUtcNow());
+            _current = new Resolved(set, time.GetUtcNow());
             return set;
         }
         finally
@@ -134,4 +134,6 @@ public sealed class KmsSigningKeys(IAmazonKeyManagementService kms, AuthOptions 
     }
 
     private sealed record KmsKey(string Arn, JsonWebKey Jwk);
+
+    private sealed record Resolved(SigningKeySet Set, DateTimeOffset At);
 }

@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.IdentityModel.Tokens;
 using OrderProcessing.Functions.Auth.Signing;
@@ -71,7 +73,10 @@ public static class Jws
         return $"{signingInput}.{Base64UrlEncoder.Encode(signature)}";
     }
 
-    private static string Encode(JsonObject json) => Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(json.ToJsonString()));
+    // The default encoder would write "at+jwt" as "at\u002Bjwt": valid, but not what anyone expects to read.
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string Encode(JsonObject json) => Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(json.ToJsonString(Compact)));
 }
 
 /// <summary>Reads what the auth service put into a validated token.</summary>

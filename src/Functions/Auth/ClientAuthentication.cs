@@ -44,7 +44,7 @@ public sealed record PresentedCredentials(string? ClientId, string? Secret, bool
         var colon = decoded.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0)
         {
-            return new PresentedCredentials(null, null, UsedBasic: true, "The Basic credentials have no ':' between client id and secret.");
+            return new PresentedCredentials(null, null, UsedBasic: true, "The Basic credentials have no colon between client id and secret.");
         }
 
         var clientId = FormDecode(decoded[..colon]);

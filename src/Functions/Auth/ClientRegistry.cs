@@ -13,6 +13,7 @@ public sealed record RateLimit(int Requests, int WindowSeconds)
 
     public const int MaxWindowSeconds = 86_400;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsValid => Requests is > 0 and <= 1_000_000 && WindowSeconds is > 0 and <= MaxWindowSeconds;
 }
 

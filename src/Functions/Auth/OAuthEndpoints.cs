@@ -48,7 +48,7 @@ public static class OAuthEndpoints
 
             if (grantType is not ("client_credentials" or "refresh_token"))
             {
-                return OAuthError.UnsupportedGrantType($"Grant type '{grantType}' is not supported; use client_credentials or refresh_token.");
+                return OAuthError.UnsupportedGrantType("Only the client_credentials and refresh_token grant types are supported.");
             }
 
             if (!TryParseScope(form, out var requested))

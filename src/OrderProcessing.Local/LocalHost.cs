@@ -24,6 +24,9 @@ public sealed record LocalHostOptions
 
     public TimeSpan EmulatorTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Told what is happening during start-up.</summary>
+    public Action<string>? Progress { get; init; }
+
     /// <summary>Extra configuration for the Functions app (tests turn knobs here).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 
@@ -73,11 +76,13 @@ public sealed class LocalHost : IAsyncDisposable
             LocalstackDirectory = options.LocalstackDirectory,
             EndpointUrl = options.EndpointUrl,
             StartTimeout = options.EmulatorTimeout,
+            Progress = options.Progress,
         }, cancellationToken);
 
         try
         {
             var stack = await ProvisionAsync(cloud, template, options.StackName, cancellationToken);
+            options.Progress?.Invoke($"Provisioned {stack.Tables.Count} tables and {stack.Queues.Count} queues from {options.TemplatePath}");
             var app = BuildApp(cloud, stack, options);
             try
             {

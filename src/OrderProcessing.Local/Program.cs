@@ -114,7 +114,14 @@ internal static class CommandLine
             }
         }
 
-        return new LocalHostOptions { RepositoryRoot = root, Urls = urls, StackName = stackName, EmulatorTimeout = timeout };
+        return new LocalHostOptions
+        {
+            RepositoryRoot = root,
+            Urls = urls,
+            StackName = stackName,
+            EmulatorTimeout = timeout,
+            Progress = line => Console.WriteLine($"  {line}"),
+        };
     }
 
     /// <summary>The nearest folder holding template.yaml, from the working directory or the program's own.</summary>

@@ -17,16 +17,9 @@ internal static class LocalHostProgram
         }
 
         using var stopping = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stopping.Cancel();
-        });
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stopping.Cancel();
-        };
+        // Ctrl+C and SIGTERM stop everything this process started, during start-up too.
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
         LocalHost host;
         try
@@ -51,6 +44,8 @@ internal static class LocalHostProgram
 
         await using (host)
         {
+            // The app stopping on its own (its host's lifetime) ends the run the same way.
+            using var appStopping = host.App.Lifetime.ApplicationStopping.Register(stopping.Cancel);
             Banner.Print(host);
             try
             {
@@ -64,6 +59,12 @@ internal static class LocalHostProgram
 
         Console.WriteLine("Stopped.");
         return 0;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
     }
 }
 

@@ -107,14 +107,14 @@ internal sealed partial class LocalHostProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Sends SIGTERM, as a service manager or `kill` would.</summary>
-    public void Terminate()
+    /// <summary>Sends a signal (TERM as a service manager would, INT as Ctrl+C does) with `kill`.</summary>
+    public void Signal(string signal = "TERM")
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
         kill.WaitForExit();
         if (kill.ExitCode != 0)
         {
-            throw new InvalidOperationException($"kill -TERM {_process.Id} failed with {kill.ExitCode}");
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with {kill.ExitCode}");
         }
     }
 

@@ -8,16 +8,18 @@ public sealed class LocalHostProcessTests
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
-    [Fact]
-    public async Task Stops_every_emulator_it_started_on_SIGTERM()
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task Stops_every_emulator_it_started_on_SIGTERM_or_Ctrl_C(string signal)
     {
-        await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0", "--stack-name", "sigterm"]);
+        await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0", "--stack-name", "signal"]);
         await host.WaitUntilReadyAsync(StartTimeout);
         var emulators = host.EmulatorPids;
         Assert.Equal(2, emulators.Count);
         Assert.All(emulators, pid => Assert.True(LocalHostProcess.IsRunning(pid), $"emulator {pid} runs while the host is up"));
 
-        host.Terminate();
+        host.Signal(signal);
         var exitCode = await host.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(0, exitCode);
@@ -35,7 +37,7 @@ public sealed class LocalHostProcessTests
         Assert.Contains(host.Stdout, l => l.Contains("DynamoDB Local", StringComparison.Ordinal) && l.Contains("http://localhost:", StringComparison.Ordinal));
         Assert.Contains(host.Stdout, l => l.Contains("fauxqs (SQS)", StringComparison.Ordinal));
         Assert.Matches(@"^Ready in \d+\.\d s\.", host.Stdout.Single(l => l.StartsWith("Ready in", StringComparison.Ordinal)));
-        host.Terminate();
+        host.Signal();
         Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 

@@ -118,6 +118,14 @@ internal sealed partial class LocalHostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>True when this process inherited the signal as ignored (its children inherit that too).</summary>
+    public static bool IsSignalIgnoredHere(int signal)
+    {
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        var mask = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        return (mask & (1UL << (signal - 1))) != 0;
+    }
+
     /// <summary>True while a process with this PID exists and is not a zombie waiting to be reaped.</summary>
     public static bool IsRunning(int pid)
     {

@@ -13,6 +13,13 @@ public sealed class LocalHostProcessTests
     [InlineData("INT")]
     public async Task Stops_every_emulator_it_started_on_SIGTERM_or_Ctrl_C(string signal)
     {
+        if (signal == "INT" && LocalHostProcess.IsSignalIgnoredHere(2))
+        {
+            // A job started in the background of a non-interactive shell inherits SIGINT as ignored, and so
+            // would the local host started from here: there is no Ctrl+C to test in such a run.
+            Assert.Skip("SIGINT is ignored by this test process (started in the background).");
+        }
+
         await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0", "--stack-name", "signal"]);
         await host.WaitUntilReadyAsync(StartTimeout);
         var emulators = host.EmulatorPids;

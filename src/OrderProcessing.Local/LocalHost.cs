@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
+using Microsoft.Extensions.Logging.Abstractions;
 using OrderProcessing.Functions;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Cloud;
 using OrderProcessing.Local.Provisioning;
+using OrderProcessing.Local.WebSockets;
 
 namespace OrderProcessing.Local;
 
@@ -16,6 +18,12 @@ public sealed record LocalHostOptions
 
     /// <summary>Where the Functions app listens; "http://localhost:5000" unless overridden.</summary>
     public IReadOnlyList<string> Urls { get; init; } = ["http://localhost:5000"];
+
+    /// <summary>Where the WebSocket API listens, as API Gateway gives it its own URL.</summary>
+    public string WebSocketUrl { get; init; } = "http://localhost:5001";
+
+    /// <summary>API Gateway's WebSocket limits (tests shorten them).</summary>
+    public WebSocketLimits WebSocketLimits { get; init; } = new();
 
     /// <summary>Names every table and queue, as a CloudFormation stack name would.</summary>
     public string StackName { get; init; } = "orderprocessing-local";
@@ -41,13 +49,17 @@ public sealed record LocalHostOptions
 /// </summary>
 public sealed class LocalHost : IAsyncDisposable
 {
-    private LocalHost(LocalCloud cloud, ProvisionedStack stack, WebApplication app, TimeSpan startup)
+    private LocalHost(LocalCloud cloud, ProvisionedStack stack, WebSocketGateway gateway, WebApplication app, TimeSpan startup)
     {
         Cloud = cloud;
         Stack = stack;
+        WebSockets = gateway;
         App = app;
         StartupTime = startup;
     }
+
+    /// <summary>The local API Gateway WebSocket API.</summary>
+    public WebSocketGateway WebSockets { get; }
 
     public LocalCloud Cloud { get; }
 
@@ -83,18 +95,34 @@ public sealed class LocalHost : IAsyncDisposable
         {
             var stack = await ProvisionAsync(cloud, template, options.StackName, cancellationToken);
             options.Progress?.Invoke($"Provisioned {stack.Tables.Count} tables and {stack.Queues.Count} queues from {options.TemplatePath}");
-            var app = BuildApp(cloud, stack, options);
+
+            // The gateway first: the app is told its callback URL, the gateway finds the app when it calls it.
+            WebApplication? app = null;
+            var gateway = await WebSocketGateway.StartAsync(
+                new WebSocketGatewayOptions { Url = options.WebSocketUrl, Routes = WebSocketRoutes(template), Limits = options.WebSocketLimits },
+                () => new Uri(new Uri(app!.Urls.First().Replace("://[::]", "://localhost", StringComparison.Ordinal)), "/events"),
+                NullLogger.Instance,
+                cancellationToken);
             try
             {
-                await app.StartAsync(cancellationToken);
-            }
-            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-            {
-                await app.DisposeAsync();
-                throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
-            }
+                app = BuildApp(cloud, stack, gateway, options);
+                try
+                {
+                    await app.StartAsync(cancellationToken);
+                }
+                catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+                {
+                    await app.DisposeAsync();
+                    throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
+                }
 
-            return new LocalHost(cloud, stack, app, clock.Elapsed);
+                return new LocalHost(cloud, stack, gateway, app, clock.Elapsed);
+            }
+            catch
+            {
+                await gateway.DisposeAsync();
+                throw;
+            }
         }
         catch
         {
@@ -114,7 +142,15 @@ public sealed class LocalHost : IAsyncDisposable
         return await new Provisioner(dynamo, sqs).ProvisionAsync(template, context, cancellationToken);
     }
 
-    private static WebApplication BuildApp(LocalCloud cloud, ProvisionedStack stack, LocalHostOptions options)
+    /// <summary>The route keys of the template's WebSocket API, besides the ones every API has.</summary>
+    private static HashSet<string> WebSocketRoutes(SamTemplate template) =>
+        template.ResourcesOfType("AWS::ApiGatewayV2::Route")
+            .Select(r => (r.Property("RouteKey") as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value)
+            .OfType<string>()
+            .Where(k => k is not "$connect" and not "$disconnect" and not "$default")
+            .ToHashSet();
+
+    private static WebApplication BuildApp(LocalCloud cloud, ProvisionedStack stack, WebSocketGateway gateway, LocalHostOptions options)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -123,6 +159,7 @@ public sealed class LocalHost : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e => KeyValuePair.Create(e.Key, (string?)e.Value)));
         builder.Configuration.AddInMemoryCollection(cloud.ClientSettings);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = gateway.CallbackUrl.ToString() });
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.AddOrderProcessing();
@@ -137,6 +174,7 @@ public sealed class LocalHost : IAsyncDisposable
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await WebSockets.DisposeAsync();
             await App.StopAsync(timeout.Token);
         }
         finally

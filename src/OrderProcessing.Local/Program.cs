@@ -77,6 +77,7 @@ internal static class CommandLine
             ? fromEnv.Split(';', StringSplitOptions.RemoveEmptyEntries)
             : ["http://localhost:5000"];
         var stackName = "orderprocessing-local";
+        var webSocketUrl = "http://localhost:5001";
         var timeout = TimeSpan.FromSeconds(60);
         for (var i = 0; i < args.Length; i++)
         {
@@ -85,6 +86,10 @@ internal static class CommandLine
             {
                 case "--urls" when value is not null:
                     urls = value.Split(';', StringSplitOptions.RemoveEmptyEntries);
+                    i++;
+                    break;
+                case "--websocket-url" when value is not null:
+                    webSocketUrl = value;
                     i++;
                     break;
                 case "--repository" when value is not null:
@@ -103,6 +108,7 @@ internal static class CommandLine
                     Console.WriteLine("""
                         Usage: dotnet run --project src/OrderProcessing.Local [-- options]
                           --urls URLS              where the API listens (default http://localhost:5000; or ASPNETCORE_URLS)
+                          --websocket-url URL      where the WebSocket API listens (default http://localhost:5001)
                           --stack-name NAME        prefix of every table and queue (default orderprocessing-local)
                           --repository DIR         repository root holding template.yaml and localstack/
                           --emulator-timeout SECS  how long an emulator may take to answer (default 60)
@@ -119,6 +125,7 @@ internal static class CommandLine
         {
             RepositoryRoot = root,
             Urls = urls,
+            WebSocketUrl = webSocketUrl,
             StackName = stackName,
             EmulatorTimeout = timeout,
             Progress = line => Console.WriteLine($"  {line}"),
@@ -152,6 +159,7 @@ internal static class Banner
         Console.WriteLine($"OrderProcessing is running (stack {host.Stack.StackName}).");
         Console.WriteLine($"  HTTP API        {api}");
         Console.WriteLine($"  Health          {api}/health/ready");
+        Console.WriteLine($"  WebSocket API   {host.WebSockets.Endpoint} (@connections at {host.WebSockets.CallbackUrl})");
         if (host.Cloud.IsExternal)
         {
             Console.WriteLine($"  AWS endpoint    {host.Cloud.DynamoDbEndpoint} (AWS_ENDPOINT_URL)");

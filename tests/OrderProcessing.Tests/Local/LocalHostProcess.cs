@@ -43,6 +43,13 @@ internal sealed partial class LocalHostProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
+        if (!start.ArgumentList.Contains("--websocket-url"))
+        {
+            // Tests run side by side: never the default port.
+            start.ArgumentList.Add("--websocket-url");
+            start.ArgumentList.Add("http://127.0.0.1:0");
+        }
+
         start.Environment.Remove("AWS_ENDPOINT_URL");
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {

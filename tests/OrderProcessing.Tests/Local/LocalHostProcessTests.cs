@@ -43,6 +43,7 @@ public sealed class LocalHostProcessTests
         Assert.Contains(host.Stdout, l => l.Contains("HTTP API", StringComparison.Ordinal) && l.Contains("http://127.0.0.1:", StringComparison.Ordinal));
         Assert.Contains(host.Stdout, l => l.Contains("DynamoDB Local", StringComparison.Ordinal) && l.Contains("http://localhost:", StringComparison.Ordinal));
         Assert.Contains(host.Stdout, l => l.Contains("fauxqs (SQS)", StringComparison.Ordinal));
+        Assert.Contains(host.Stdout, l => l.Contains("WebSocket API", StringComparison.Ordinal) && l.Contains("ws://127.0.0.1:", StringComparison.Ordinal));
         Assert.Matches(@"^Ready in \d+\.\d s\.", host.Stdout.Single(l => l.StartsWith("Ready in", StringComparison.Ordinal)));
         host.Signal();
         Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));

@@ -1,3 +1,4 @@
+using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions;
@@ -11,6 +12,7 @@ public static class OrderProcessingApp
     public static WebApplicationBuilder AddOrderProcessing(this WebApplicationBuilder builder)
     {
         builder.AddPlatform();
+        builder.Services.AddApiGatewayManagement();
         return builder;
     }
 

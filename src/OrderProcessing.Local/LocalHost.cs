@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrderProcessing.Functions;
 using OrderProcessing.Functions.Platform;
@@ -166,7 +167,22 @@ public sealed class LocalHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapOrderProcessing();
+        ServeWebPage(app, Path.Combine(options.RepositoryRoot, "web"));
         return app;
+    }
+
+    /// <summary>The reference client (web/) at /app/; only the local host serves it, never a function.</summary>
+    private static void ServeWebPage(WebApplication app, string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return;
+        }
+
+        var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(folder);
+        app.MapGet("/app", () => Results.Redirect("/app/")).ExcludeFromDescription();
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files, RequestPath = "/app" });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = files, RequestPath = "/app" });
     }
 
     public async ValueTask DisposeAsync()

@@ -1,4 +1,5 @@
 using OrderProcessing.Functions.Auth;
+using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions;
@@ -13,6 +14,7 @@ public static class OrderProcessingApp
     {
         builder.AddPlatform();
         builder.AddAuth();
+        builder.Services.AddApiGatewayManagement();
         return builder;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using OrderProcessing.Functions.Auth.Signing;
@@ -79,6 +80,7 @@ public static class AuthSetup
 
             options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
         });
+        services.AddSingleton<IAuthorizationPolicyProvider, EndpointFallbackPolicyProvider>();
         services.AddSingleton<IAuthorizationHandler, ScopeRequirementHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, InsufficientScopeResultHandler>();
         return builder;
@@ -130,6 +132,26 @@ public static class AuthSetup
             // Nothing to do: the key stores notice new keys themselves.
         }
     }
+}
+
+/// <summary>
+/// Applies the fallback policy (an authenticated caller) to endpoints only: a request that matches no endpoint stays
+/// a 404 ProblemDetails instead of a 401, and middleware after the app's pipeline (the local host's static page) is
+/// not asked for a token.
+/// </summary>
+internal sealed class EndpointFallbackPolicyProvider(IOptions<AuthorizationOptions> options, IHttpContextAccessor httpContext)
+    : IAuthorizationPolicyProvider
+{
+    private readonly DefaultAuthorizationPolicyProvider _default = new(options);
+
+    public bool AllowsCachingPolicies => _default.AllowsCachingPolicies;
+
+    public Task<AuthorizationPolicy?> GetFallbackPolicyAsync() =>
+        httpContext.HttpContext?.GetEndpoint() is null ? Task.FromResult<AuthorizationPolicy?>(null) : _default.GetFallbackPolicyAsync();
+
+    public Task<AuthorizationPolicy> GetDefaultPolicyAsync() => _default.GetDefaultPolicyAsync();
+
+    public Task<AuthorizationPolicy?> GetPolicyAsync(string policyName) => _default.GetPolicyAsync(policyName);
 }
 
 /// <summary>Met when the token's scope claim holds the scope.</summary>

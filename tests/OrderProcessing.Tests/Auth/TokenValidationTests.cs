@@ -95,7 +95,7 @@ public sealed class TokenValidationTests(CloudFixture cloud)
     }
 
     [Fact]
-    public async Task No_token_is_401_with_a_plain_Bearer_challenge_and_public_endpoints_need_none()
+    public async Task No_token_is_401_with_a_plain_Bearer_challenge_while_public_endpoints_and_unknown_routes_need_none()
     {
         await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("anonymous"));
         using var http = app.CreateClient();
@@ -104,12 +104,14 @@ public sealed class TokenValidationTests(CloudFixture cloud)
         using var health = await http.GetAsync(new Uri("/health", UriKind.Relative));
         using var jwks = await http.GetAsync(new Uri("/.well-known/jwks.json", UriKind.Relative));
         using var metadata = await http.GetAsync(new Uri("/.well-known/oauth-authorization-server", UriKind.Relative));
+        using var unknownRoute = await http.GetAsync(new Uri("/no-such-route", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("realm=\"orderprocessing\"", response.Headers.WwwAuthenticate.Single().Parameter);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal(HttpStatusCode.OK, jwks.StatusCode);
         Assert.Equal(HttpStatusCode.OK, metadata.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknownRoute.StatusCode);
     }
 
     [Fact]

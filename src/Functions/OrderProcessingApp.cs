@@ -14,7 +14,7 @@ public static class OrderProcessingApp
     {
         builder.AddPlatform();
         builder.AddAuth();
-        builder.Services.AddApiGatewayManagement();
+        builder.Services.AddNotifications();
         return builder;
     }
 

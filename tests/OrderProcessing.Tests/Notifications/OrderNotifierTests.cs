@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using OrderProcessing.Functions.Notifications;
+using OrderProcessing.Local.WebSockets;
+
+namespace OrderProcessing.Tests.Notifications;
+
+/// <summary>
+/// The notifier against the real Connections table and the local WebSocket gateway, whose $connect is
+/// accepted by a stand-in integration so these tests need no token (the WebSocket routes are tested end to end
+/// elsewhere).
+/// </summary>
+public sealed class OrderNotifierTests(CloudFixture cloud) : IAsyncLifetime
+{
+    private readonly ConcurrentQueue<string> _connected = new();
+    private WebApplication _integration = null!;
+    private WebSocketGateway _gateway = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _integration = builder.Build();
+        _integration.MapPost("/events", async (HttpContext context) =>
+        {
+            var evt = (await JsonNode.ParseAsync(context.Request.Body))!;
+            if (evt["requestContext"]!["routeKey"]!.GetValue<string>() == "$connect")
+            {
+                _connected.Enqueue(evt["requestContext"]!["connectionId"]!.GetValue<string>());
+            }
+
+            return Results.Json(new { statusCode = 200 });
+        });
+        await _integration.StartAsync();
+        var events = new Uri(new Uri(_integration.Urls.First()), "/events");
+        _gateway = await WebSocketGateway.StartAsync(new WebSocketGatewayOptions { Url = "http://127.0.0.1:0" }, () => events, NullLogger.Instance);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _integration.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Every_connection_of_the_owner_that_wants_the_order_receives_the_change_once()
+    {
+        await using var app = await CreateAppAsync(_gateway.CallbackUrl.ToString());
+        var store = app.Services.GetRequiredService<ConnectionStore>();
+        var (phone, phoneId) = await OpenAsync();
+        var (laptop, laptopId) = await OpenAsync();
+        var (narrowed, narrowedId) = await OpenAsync();
+        var (stranger, strangerId) = await OpenAsync();
+        await store.AddAsync(phoneId, "client-a", CancellationToken.None);
+        await store.AddAsync(laptopId, "client-a", CancellationToken.None);
+        await store.AddAsync(narrowedId, "client-a", CancellationToken.None);
+        await store.SubscribeAsync(narrowedId, "another-order", subscribe: true, CancellationToken.None);
+        await store.AddAsync(strangerId, "client-b", CancellationToken.None);
+        var change = new OrderStatusChanged("order-1", "SHIPPED", "PENDING_SHIPMENT", DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture), "corr-1");
+
+        var sent = await Notifier(app).NotifyAsync("client-a", change, CancellationToken.None);
+
+        Assert.Equal(2, sent);
+        foreach (var client in new[] { phone, laptop })
+        {
+            using var message = JsonDocument.Parse(await ReceiveAsync(client, TimeSpan.FromSeconds(10)) ?? "null");
+            var root = message.RootElement;
+            Assert.Equal("order.status_changed", root.GetProperty("type").GetString());
+            Assert.Equal("order-1", root.GetProperty("orderId").GetString());
+            Assert.Equal("SHIPPED", root.GetProperty("status").GetString());
+            Assert.Equal("PENDING_SHIPMENT", root.GetProperty("previousStatus").GetString());
+            Assert.Equal("corr-1", root.GetProperty("correlationId").GetString());
+            Assert.Equal(DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture), root.GetProperty("occurredAt").GetDateTimeOffset());
+        }
+
+        Assert.Null(await ReceiveAsync(phone, TimeSpan.FromMilliseconds(500)));
+        Assert.Null(await ReceiveAsync(narrowed, TimeSpan.FromMilliseconds(200)));
+        Assert.Null(await ReceiveAsync(stranger, TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task A_gone_connection_is_deleted_from_the_table_on_the_next_push()
+    {
+        await using var app = await CreateAppAsync(_gateway.CallbackUrl.ToString());
+        var store = app.Services.GetRequiredService<ConnectionStore>();
+        await store.AddAsync("gone-connection", "client-g", CancellationToken.None);
+        var (live, liveId) = await OpenAsync();
+        await store.AddAsync(liveId, "client-g", CancellationToken.None);
+
+        var sent = await Notifier(app).NotifyAsync("client-g", new OrderStatusChanged("o", "DELIVERED", "SHIPPED", DateTimeOffset.UtcNow, "c"), CancellationToken.None);
+
+        Assert.Equal(1, sent);
+        Assert.NotNull(await ReceiveAsync(live, TimeSpan.FromSeconds(10)));
+        Assert.Null(await store.GetAsync("gone-connection", CancellationToken.None));
+        Assert.NotNull(await store.GetAsync(liveId, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_failing_push_endpoint_opens_the_circuit_never_throws_and_pushes_resume_after_recovery()
+    {
+        var failing = true;
+        var calls = 0;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var endpoint = builder.Build();
+        endpoint.MapPost("/stage/@connections/{id}", () =>
+        {
+            Interlocked.Increment(ref calls);
+            return failing ? Results.StatusCode(503) : Results.Ok();
+        });
+        await endpoint.StartAsync();
+        await using var app = await CreateAppAsync($"{endpoint.Urls.First()}/stage", new Dictionary<string, string?>
+        {
+            ["PUSH_RETRY_DELAY_MS"] = "1",
+            ["PUSH_BREAKER_MIN_THROUGHPUT"] = "2",
+            ["PUSH_BREAKER_SECONDS"] = "1",
+        });
+        var store = app.Services.GetRequiredService<ConnectionStore>();
+        await store.AddAsync("conn-1", "client-f", CancellationToken.None);
+        var change = new OrderStatusChanged("o", "SHIPPED", "PENDING_SHIPMENT", DateTimeOffset.UtcNow, "c");
+
+        var results = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            results.Add(await Notifier(app).NotifyAsync("client-f", change, CancellationToken.None));
+        }
+
+        var callsWhileBroken = calls;
+        failing = false;
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var afterRecovery = await Notifier(app).NotifyAsync("client-f", change, CancellationToken.None);
+
+        Assert.All(results, sent => Assert.Equal(0, sent));
+        // 5 pushes with up to 4 attempts each would be 20 calls; the open circuit keeps most of them away.
+        Assert.InRange(callsWhileBroken, 1, 10);
+        Assert.Equal(1, afterRecovery);
+        Assert.NotNull(await store.GetAsync("conn-1", CancellationToken.None));
+    }
+
+    private async Task<AppFactory> CreateAppAsync(string callbackUrl, Dictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>(settings ?? []) { ["WEBSOCKET_CALLBACK_URL"] = callbackUrl };
+        var app = new AppFactory(cloud, await cloud.ProvisionAsync("notify"), all);
+        _ = app.Server;
+        return app;
+    }
+
+    private static OrderNotifier Notifier(AppFactory app) => app.Services.GetRequiredService<OrderNotifier>();
+
+    private async Task<(ClientWebSocket Client, string ConnectionId)> OpenAsync()
+    {
+        var before = _connected.Count;
+        var client = new ClientWebSocket();
+        await client.ConnectAsync(_gateway.Endpoint, CancellationToken.None);
+        return (client, _connected.ElementAt(before));
+    }
+
+    private static async Task<string?> ReceiveAsync(ClientWebSocket client, TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            var result = await client.ReceiveAsync(buffer, timeout.Token);
+            return Encoding.UTF8.GetString(buffer, 0, result.Count);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,4 +1,7 @@
+using OrderProcessing.Functions.Events;
+using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
+using OrderProcessing.Functions.Products;
 
 namespace OrderProcessing.Functions;
 
@@ -11,6 +14,9 @@ public static class OrderProcessingApp
     public static WebApplicationBuilder AddOrderProcessing(this WebApplicationBuilder builder)
     {
         builder.AddPlatform();
+        builder.Services.AddEvents();
+        builder.Services.AddProducts();
+        builder.Services.AddOrders();
         return builder;
     }
 
@@ -18,6 +24,10 @@ public static class OrderProcessingApp
     {
         app.UsePlatform();
         app.MapHealth();
+        app.MapApiDocs();
+        app.MapEvents();
+        app.MapProducts();
+        app.MapOrders();
         return app;
     }
 }

@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
+using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Functions;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Cloud;
+using OrderProcessing.Local.EventSources;
 using OrderProcessing.Local.Provisioning;
+using OrderProcessing.Local.Seeding;
 
 namespace OrderProcessing.Local;
 
@@ -23,6 +26,12 @@ public sealed record LocalHostOptions
     public string? EndpointUrl { get; init; } = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
 
     public TimeSpan EmulatorTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Seed the demo catalogue (idempotent).</summary>
+    public bool SeedDemoData { get; init; } = true;
+
+    /// <summary>Play Lambda's event source mappings (the Orders stream → /events).</summary>
+    public bool StartEventSources { get; init; } = true;
 
     /// <summary>Extra configuration for the Functions app (tests turn knobs here).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
@@ -45,6 +54,11 @@ public sealed class LocalHost : IAsyncDisposable
         App = app;
         StartupTime = startup;
     }
+
+    /// <summary>The event source mappings being played (null when not started).</summary>
+    public StreamEventSources? EventSources { get; private set; }
+
+    private HttpClient? _eventClient;
 
     public LocalCloud Cloud { get; }
 
@@ -78,6 +92,11 @@ public sealed class LocalHost : IAsyncDisposable
         try
         {
             var stack = await ProvisionAsync(cloud, template, options.StackName, cancellationToken);
+            if (options.SeedDemoData)
+            {
+                await SeedAsync(cloud, stack, cancellationToken);
+            }
+
             var app = BuildApp(cloud, stack, options);
             try
             {
@@ -89,7 +108,13 @@ public sealed class LocalHost : IAsyncDisposable
                 throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
             }
 
-            return new LocalHost(cloud, stack, app, clock.Elapsed);
+            var host = new LocalHost(cloud, stack, app, clock.Elapsed);
+            if (options.StartEventSources)
+            {
+                await host.StartEventSourcesAsync(template, cancellationToken);
+            }
+
+            return host;
         }
         catch
         {
@@ -109,6 +134,21 @@ public sealed class LocalHost : IAsyncDisposable
         return await new Provisioner(dynamo, sqs).ProvisionAsync(template, context, cancellationToken);
     }
 
+    /// <summary>The demo catalogue; products already there are left alone.</summary>
+    public static async Task SeedAsync(LocalCloud cloud, ProvisionedStack stack, CancellationToken cancellationToken = default)
+    {
+        var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
+        using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
+        await DemoCatalogue.SeedAsync(dynamo, stack.Tables["ProductsTable"], TimeProvider.System, cancellationToken);
+    }
+
+    private async Task StartEventSourcesAsync(SamTemplate template, CancellationToken cancellationToken)
+    {
+        _eventClient = new HttpClient { BaseAddress = Urls[0], Timeout = TimeSpan.FromSeconds(60) };
+        EventSources = await StreamEventSources.StartAsync(template, Cloud, Stack, _eventClient,
+            App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), cancellationToken);
+    }
+
     private static WebApplication BuildApp(LocalCloud cloud, ProvisionedStack stack, LocalHostOptions options)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -118,6 +158,7 @@ public sealed class LocalHost : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e => KeyValuePair.Create(e.Key, (string?)e.Value)));
         builder.Configuration.AddInMemoryCollection(cloud.ClientSettings);
+        builder.Configuration.AddInMemoryCollection([KeyValuePair.Create(ApiDocs.ReferencePageSetting, (string?)"true")]);
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.AddOrderProcessing();
@@ -131,6 +172,12 @@ public sealed class LocalHost : IAsyncDisposable
     {
         try
         {
+            if (EventSources is not null)
+            {
+                await EventSources.DisposeAsync();
+            }
+
+            _eventClient?.Dispose();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await App.StopAsync(timeout.Token);
         }

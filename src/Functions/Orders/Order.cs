@@ -62,17 +62,37 @@ public sealed record OrderHistory(string OrderId, OrderStatus Status, IReadOnlyL
 public sealed record OrderPage(IReadOnlyList<Order> Items, string? NextCursor);
 
 /// <summary>Body of POST /orders.</summary>
-public sealed record CreateOrderRequest(IReadOnlyList<RequestedItem>? Items, AddressRequest? ShippingAddress, string? CustomerReference)
+public sealed record CreateOrderRequest
 {
+    public IReadOnlyList<RequestedItem>? Items { get; init; }
+
+    public AddressRequest? ShippingAddress { get; init; }
+
+    public string? CustomerReference { get; init; }
+
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>The shipping address as sent; checked, then stored as a <see cref="Orders.ShippingAddress"/>.</summary>
-public sealed record AddressRequest(string? Name, string? Line1, string? Line2, string? City, string? Region, string? PostalCode, string? Country)
+public sealed record AddressRequest
 {
+    public string? Name { get; init; }
+
+    public string? Line1 { get; init; }
+
+    public string? Line2 { get; init; }
+
+    public string? City { get; init; }
+
+    public string? Region { get; init; }
+
+    public string? PostalCode { get; init; }
+
+    public string? Country { get; init; }
+
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>The checks of POST /orders that need nothing but the request.</summary>

@@ -5,17 +5,34 @@ using OrderProcessing.Functions.Platform;
 namespace OrderProcessing.Functions.Products;
 
 /// <summary>A product and how many of it are wanted; the line of an availability check and of an order.</summary>
-public sealed record RequestedItem(string? ProductId, int Quantity)
+public sealed record RequestedItem
 {
+    [JsonConstructor]
+    public RequestedItem()
+    {
+    }
+
+    public RequestedItem(string? productId, int quantity)
+    {
+        ProductId = productId;
+        Quantity = quantity;
+    }
+
+    public string? ProductId { get; init; }
+
+    public int Quantity { get; init; }
+
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>Body of POST /check-availability.</summary>
-public sealed record AvailabilityRequest(IReadOnlyList<RequestedItem>? Items)
+public sealed record AvailabilityRequest
 {
+    public IReadOnlyList<RequestedItem>? Items { get; init; }
+
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>Whether every requested item can be had now. Nothing is reserved.</summary>

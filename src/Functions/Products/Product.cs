@@ -19,24 +19,44 @@ public sealed record Product(
 public sealed record ProductPage(IReadOnlyList<Product> Items, string? NextCursor);
 
 /// <summary>Body of POST /admin/products.</summary>
-public sealed record NewProductRequest(string? Name, string? Description, decimal? Price, string? Currency, int? Stock)
+public sealed record NewProductRequest
 {
+    public string? Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public decimal? Price { get; init; }
+
+    public string? Currency { get; init; }
+
+    public int? Stock { get; init; }
+
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>Body of PUT /admin/products/{id}: everything but the stock, which has its own endpoint.</summary>
-public sealed record UpdateProductRequest(string? Name, string? Description, decimal? Price, string? Currency)
+public sealed record UpdateProductRequest
 {
+    public string? Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public decimal? Price { get; init; }
+
+    public string? Currency { get; init; }
+
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>Body of PUT /admin/products/{id}/stock: the stock on hand, as counted.</summary>
-public sealed record SetStockRequest(int? Stock)
+public sealed record SetStockRequest
 {
+    public int? Stock { get; init; }
+
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>Rules of a product's fields, shared by create and update.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using OrderProcessing.Local.Provisioning;
 
 namespace OrderProcessing.Tests.Infrastructure;
@@ -29,5 +30,7 @@ public sealed class AppFactory(CloudFixture cloud, ProvisionedStack stack, IRead
         {
             builder.UseSetting(key, value);
         }
+
+        builder.ConfigureTestServices(TemporaryTestAuth.AddTo);
     }
 }

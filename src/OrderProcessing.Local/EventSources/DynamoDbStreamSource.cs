@@ -132,16 +132,31 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
     {
         if (shard.Pending.Count < shard.BatchSize && shard.Iterator is not null && DateTime.UtcNow >= shard.NextReadAt)
         {
-            var response = await CallAsync("GetRecords", new JsonObject
+            JsonNode response;
+            try
             {
-                ["ShardIterator"] = shard.Iterator,
-                ["Limit"] = Math.Max(1, Math.Min(1000, _settings.BatchSize - shard.Pending.Count)),
-            }, stopping);
+                response = await CallAsync("GetRecords", new JsonObject
+                {
+                    ["ShardIterator"] = shard.Iterator,
+                    ["Limit"] = Math.Max(1, Math.Min(1000, _settings.BatchSize - shard.Pending.Count)),
+                }, stopping);
+            }
+            catch (StreamsApiException e) when (e.ErrorType.EndsWith("TrimmedDataAccessException", StringComparison.Ordinal)
+                                                || e.ErrorType.EndsWith("ExpiredIteratorException", StringComparison.Ordinal))
+            {
+                // An iterator taken on a shard that was still empty (DynamoDB Local), or one left unused for 15 minutes:
+                // take a new one after the last record read.
+                shard.Iterator = await IteratorAsync(shard.ShardId, shard.LastSequenceNumber is null ? "TRIM_HORIZON" : "AFTER_SEQUENCE_NUMBER",
+                    shard.LastSequenceNumber, stopping);
+                return true;
+            }
+
             foreach (var record in response["Records"]?.AsArray() ?? [])
             {
                 var copy = record!.DeepClone().AsObject();
                 copy["eventSourceARN"] = _streamArn;
                 shard.Pending.Add(copy);
+                shard.LastSequenceNumber = copy["dynamodb"]?["SequenceNumber"]?.GetValue<string>() ?? shard.LastSequenceNumber;
             }
 
             shard.Iterator = response["NextShardIterator"]?.GetValue<string>();
@@ -307,18 +322,24 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
                     continue;
                 }
 
-                var iterator = (await CallAsync("GetShardIterator", new JsonObject
-                {
-                    ["StreamArn"] = _streamArn,
-                    ["ShardId"] = id,
-                    ["ShardIteratorType"] = latest ? "LATEST" : "TRIM_HORIZON",
-                }, cancellationToken))["ShardIterator"]?.GetValue<string>();
+                var iterator = await IteratorAsync(id, latest ? "LATEST" : "TRIM_HORIZON", null, cancellationToken);
                 _shards[id] = new ShardState(id, shard["ParentShardId"]?.GetValue<string>(), _settings.BatchSize) { Iterator = iterator };
             }
 
             exclusiveStart = description?["LastEvaluatedShardId"]?.GetValue<string>();
         }
         while (exclusiveStart is not null);
+    }
+
+    private async Task<string?> IteratorAsync(string shardId, string type, string? sequenceNumber, CancellationToken cancellationToken)
+    {
+        var request = new JsonObject { ["StreamArn"] = _streamArn, ["ShardId"] = shardId, ["ShardIteratorType"] = type };
+        if (sequenceNumber is not null)
+        {
+            request["SequenceNumber"] = sequenceNumber;
+        }
+
+        return (await CallAsync("GetShardIterator", request, cancellationToken))["ShardIterator"]?.GetValue<string>();
     }
 
     private async Task<JsonNode> CallAsync(string operation, JsonObject body, CancellationToken cancellationToken)
@@ -333,7 +354,8 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            throw new InvalidOperationException($"DynamoDB Streams {operation} answered {(int)response.StatusCode}: {text}");
+            var type = JsonNode.Parse(text)?["__type"]?.GetValue<string>() ?? "";
+            throw new StreamsApiException(type, $"DynamoDB Streams {operation} answered {(int)response.StatusCode}: {text}");
         }
 
         return JsonNode.Parse(text) ?? new JsonObject();
@@ -371,7 +393,15 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
         public DateTime RetryAt { get; set; }
 
         public DateTime NextReadAt { get; set; }
+
+        public string? LastSequenceNumber { get; set; }
     }
+}
+
+/// <summary>An error answer of the DynamoDB Streams API, with its error type.</summary>
+public sealed class StreamsApiException(string errorType, string message) : InvalidOperationException(message)
+{
+    public string ErrorType { get; } = errorType;
 }
 
 /// <summary>A DynamoDB event source of a function in template.yaml, as Lambda would apply it.</summary>

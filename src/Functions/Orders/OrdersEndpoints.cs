@@ -31,7 +31,8 @@ public static class OrdersEndpoints
 
     public static IEndpointRouteBuilder MapOrders(this IEndpointRouteBuilder app)
     {
-        var write = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersWrite);
+        var write = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersWrite)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         write.MapPost("", CreateOrderAsync)
             .WithName("CreateOrder")
             .WithSummary("Places an order: every item must be available; its stock is reserved in the same atomic write.")
@@ -52,7 +53,8 @@ public static class OrdersEndpoints
             .WithResponseExample(StatusCodes.Status200OK, OrderExamples.CancelledOrder)
             .WithResponseExample(StatusCodes.Status409Conflict, OrderExamples.NotCancellable);
 
-        var read = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersRead);
+        var read = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersRead)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         read.MapGet("", ListOrdersAsync)
             .WithName("ListOrders").WithSummary("The caller's orders, newest first.")
             .WithResponseExample(StatusCodes.Status200OK, OrderExamples.Page);

@@ -1,3 +1,5 @@
+using OrderProcessing.Functions.Auth;
+using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Events;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
@@ -14,6 +16,8 @@ public static class OrderProcessingApp
     public static WebApplicationBuilder AddOrderProcessing(this WebApplicationBuilder builder)
     {
         builder.AddPlatform();
+        builder.AddAuth();
+        builder.Services.AddApiGatewayManagement();
         builder.Services.AddEvents();
         builder.Services.AddProducts();
         builder.Services.AddOrders();
@@ -23,7 +27,9 @@ public static class OrderProcessingApp
     public static WebApplication MapOrderProcessing(this WebApplication app)
     {
         app.UsePlatform();
+        app.UseAuth();
         app.MapHealth();
+        app.MapAuth();
         app.MapApiDocs();
         app.MapEvents();
         app.MapProducts();

@@ -14,7 +14,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     {
         var product = await stack.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = stack.Customer(clientId);
+        using var client = await stack.CustomerAsync(clientId);
         var body = OrderBody([(product, 2)]);
 
         using var first = await PostAsync(client, "/orders", body, "key-1");
@@ -36,7 +36,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     {
         var product = await stack.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = stack.Customer(clientId);
+        using var client = await stack.CustomerAsync(clientId);
 
         using var first = await PostAsync(client, "/orders", OrderBody([(product, 1)]), "key-2");
         using var second = await PostAsync(client, "/orders", OrderBody([(product, 3)]), "key-2");
@@ -54,7 +54,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     {
         var product = await stack.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = stack.Customer(clientId);
+        using var client = await stack.CustomerAsync(clientId);
         var body = OrderBody([(product, 1)]);
         await PutInProgressRecordAsync(clientId, "key-3", body, inProgressFor: TimeSpan.FromSeconds(20));
 
@@ -74,7 +74,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     {
         var product = await stack.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = stack.Customer(clientId);
+        using var client = await stack.CustomerAsync(clientId);
         var body = OrderBody([(product, 1)]);
         await PutInProgressRecordAsync(clientId, "key-4", body, inProgressFor: TimeSpan.FromSeconds(-1));
 
@@ -91,7 +91,8 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     {
         var product = await stack.AddProductAsync(stock: 100);
         var clientId = $"client-{Guid.NewGuid():N}";
-        var clients = Enumerable.Range(0, 8).Select(_ => stack.Customer(clientId)).ToList();
+        var registered = await stack.App.CreateClientAsync(Functions.Auth.Scopes.Customer, clientId);
+        var clients = Enumerable.Range(0, 8).Select(_ => stack.App.CreateClient(registered.AccessToken)).ToList();
         var body = OrderBody([(product, 1)]);
 
         var responses = await Task.WhenAll(clients.Select(c => PostAsync(c, "/orders", body, "key-5")));
@@ -118,8 +119,8 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     {
         var product = await stack.AddProductAsync(stock: 10);
         var (alice, bob) = ($"client-{Guid.NewGuid():N}", $"client-{Guid.NewGuid():N}");
-        using var aliceClient = stack.Customer(alice);
-        using var bobClient = stack.Customer(bob);
+        using var aliceClient = await stack.CustomerAsync(alice);
+        using var bobClient = await stack.CustomerAsync(bob);
         var body = OrderBody([(product, 1)]);
 
         using var fromAlice = await PostAsync(aliceClient, "/orders", body, "shared-key");
@@ -136,7 +137,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     public async Task A_refused_order_is_replayed_as_the_same_409()
     {
         var product = await stack.AddProductAsync(stock: 1);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         var body = OrderBody([(product, 2)]);
 
         using var first = await PostAsync(client, "/orders", body, "key-6");
@@ -154,7 +155,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
         await using var app = new AppFactory(stack.Cloud, stack.Stack, new Dictionary<string, string?> { ["Idempotency:Expiration"] = "00:10:00" });
         var product = await stack.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = TemporaryTestAuth.CreateClientFor(app, clientId, Functions.Auth.Scopes.Customer);
+        using var client = (await app.CreateClientAsync(Functions.Auth.Scopes.Customer, clientId)).Http;
 
         using var response = await PostAsync(client, "/orders", OrderBody([(product, 1)]), "key-7");
 
@@ -173,7 +174,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     public async Task Cancel_with_a_key_replays_and_the_same_key_on_another_order_is_refused()
     {
         var product = await stack.AddProductAsync(stock: 10);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         using var placedA = await PostAsync(client, "/orders", OrderBody([(product, 1)]));
         using var placedB = await PostAsync(client, "/orders", OrderBody([(product, 1)]));
         var (a, b) = ((await ReadAsync<Order>(placedA)).OrderId, (await ReadAsync<Order>(placedB)).OrderId);

@@ -38,7 +38,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
     public async Task Every_order_change_reaches_the_fifo_queue_with_group_dedup_id_and_correlation_id()
     {
         var product = await stack.AddProductAsync(stock: 5, price: 3.5m);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         client.DefaultRequestHeaders.Add("X-Correlation-Id", "corr-create");
         using var placed = await PostAsync(client, "/orders", OrderBody([(product, 2)]));
         var order = await ReadAsync<Order>(placed);
@@ -75,7 +75,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
     public async Task A_replayed_stream_batch_publishes_nothing_twice()
     {
         var product = await stack.AddProductAsync(stock: 5);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         using var placed = await PostAsync(client, "/orders", OrderBody([(product, 1)]));
         var order = await ReadAsync<Order>(placed);
         var batch = await _recorder.WaitForBatchAsync(order.OrderId);
@@ -93,7 +93,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
     public async Task A_record_that_cannot_be_published_is_reported_alone_so_only_it_is_retried()
     {
         var product = await stack.AddProductAsync(stock: 5);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         using var placed = await PostAsync(client, "/orders", OrderBody([(product, 1)]));
         var order = await ReadAsync<Order>(placed);
         var good = JsonNode.Parse(await _recorder.WaitForBatchAsync(order.OrderId))!["Records"]!.AsArray()

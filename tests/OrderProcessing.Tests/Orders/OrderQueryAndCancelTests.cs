@@ -18,8 +18,8 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     public async Task Another_clients_order_is_not_found_for_reading_history_or_cancelling()
     {
         var product = await stack.AddProductAsync(stock: 5);
-        using var owner = stack.Customer();
-        using var intruder = stack.Customer();
+        using var owner = await stack.CustomerAsync();
+        using var intruder = await stack.CustomerAsync();
         var order = await PlaceAsync(owner, (product, 1));
 
         using var read = await intruder.GetAsync(new Uri($"/orders/{order.OrderId}", UriKind.Relative));
@@ -39,8 +39,8 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     public async Task Listing_pages_through_the_callers_orders_newest_first_and_only_theirs()
     {
         var product = await stack.AddProductAsync(stock: 50);
-        using var client = stack.Customer();
-        using var other = stack.Customer();
+        using var client = await stack.CustomerAsync();
+        using var other = await stack.CustomerAsync();
         var placed = new List<string>();
         for (var i = 0; i < 5; i++)
         {
@@ -72,7 +72,7 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     public async Task Listing_filters_by_status_and_refuses_bad_parameters()
     {
         var product = await stack.AddProductAsync(stock: 50);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         var orders = new List<Order>();
         for (var i = 0; i < 5; i++)
         {
@@ -103,7 +103,7 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     {
         var product = await stack.AddProductAsync(stock: 5);
         var other = await stack.AddProductAsync(stock: 2);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         var order = await PlaceAsync(client, (product, 3), (other, 2));
         client.DefaultRequestHeaders.Add("X-Correlation-Id", "cancel-1");
 
@@ -129,7 +129,7 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     public async Task A_shipped_order_cannot_be_cancelled_and_keeps_its_stock_reserved()
     {
         var product = await stack.AddProductAsync(stock: 5);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         var order = await PlaceAsync(client, (product, 2));
         var updater = stack.App.Services.GetRequiredService<OrderStatusUpdater>();
         Assert.True((await updater.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "ship-1", default)).Changed);
@@ -148,7 +148,7 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     public async Task Status_updates_move_forward_once_and_stale_or_repeated_ones_change_nothing()
     {
         var product = await stack.AddProductAsync(stock: 5);
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         var order = await PlaceAsync(client, (product, 1));
         var updater = stack.App.Services.GetRequiredService<OrderStatusUpdater>();
 

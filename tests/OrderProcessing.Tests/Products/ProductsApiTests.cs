@@ -13,7 +13,7 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
 
     private async Task<AvailabilityResponse> CheckAsync(params (string ProductId, int Quantity)[] items)
     {
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         using var response = await PostAsync(client, "/check-availability", Check(items));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await ReadAsync<AvailabilityResponse>(response);
@@ -62,7 +62,7 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
         Assert.False(result.Available);
         Assert.Equal([true, false, false], result.Items.Select(i => i.Available));
         Assert.Equal([null, "INSUFFICIENT_STOCK", "UNKNOWN_PRODUCT"], result.Items.Select(i => i.Reason));
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         using var raw = await PostAsync(client, "/check-availability", Check((inStock, 1)));
         Assert.DoesNotContain("reason", await raw.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
@@ -70,8 +70,8 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
     [Fact]
     public async Task Admin_creates_updates_and_restocks_a_product_that_customers_then_read()
     {
-        using var admin = stack.Admin();
-        using var customer = stack.Customer();
+        using var admin = await stack.AdminAsync();
+        using var customer = await stack.CustomerAsync();
 
         using var created = await admin.PostAsync(new Uri("/admin/products", UriKind.Relative),
             JsonContent("""{"name":"Teapot","description":"1 l","price":19.90,"currency":"EUR","stock":4}"""));
@@ -94,8 +94,8 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
     public async Task Catalogue_administration_needs_the_admin_scope_and_valid_input()
     {
         var product = await stack.AddProductAsync(stock: 4);
-        using var customer = stack.Customer();
-        using var admin = stack.Admin();
+        using var customer = await stack.CustomerAsync();
+        using var admin = await stack.AdminAsync();
 
         using var forbidden = await customer.PutAsync(new Uri($"/admin/products/{product}/stock", UriKind.Relative), JsonContent("""{"stock":99}"""));
         using var invalid = await admin.PostAsync(new Uri("/admin/products", UriKind.Relative),
@@ -118,7 +118,7 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
             await stack.AddProductAsync(stock: i);
         }
 
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         var seen = new List<string>();
         string? cursor = null;
         do
@@ -138,7 +138,7 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
     [Fact]
     public async Task An_unknown_product_is_404_problem_details()
     {
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
 
         using var response = await client.GetAsync(new Uri("/products/does-not-exist", UriKind.Relative));
 

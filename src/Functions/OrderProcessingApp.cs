@@ -1,6 +1,6 @@
 using OrderProcessing.Functions.Auth;
-using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Events;
+using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Functions.Products;

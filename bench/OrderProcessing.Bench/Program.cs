@@ -9,6 +9,7 @@ using Amazon.DynamoDBv2.Model;
 using Amazon.Runtime;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Functions.Products;
 using OrderProcessing.Local;
@@ -44,13 +45,25 @@ foreach (var id in productIds)
     await dynamo.PutItemAsync(productsTable, ProductStore.ToItem(new Product(id, id, null, 5m, "EUR", 10_000_000, now, now)));
 }
 
-// Every DynamoDB request the app makes, counted at the SDK client the app itself uses.
+// Every DynamoDB request the app makes, counted at the SDK client the app itself uses, by operation.
 var appDynamo = (AmazonServiceClient)host.App.Services.GetRequiredService<IAmazonDynamoDB>();
 long appCalls = 0;
-appDynamo.BeforeRequestEvent += (_, _) => Interlocked.Increment(ref appCalls);
+var byOperation = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+appDynamo.BeforeRequestEvent += (_, e) =>
+{
+    Interlocked.Increment(ref appCalls);
+    var operation = (e as WebServiceRequestEventArgs)?.Request?.GetType().Name.Replace("Request", "", StringComparison.Ordinal) ?? "?";
+    byOperation.AddOrUpdate(operation, 1, (_, n) => n + 1);
+};
+
+// A client of its own with a rate limit far above the bench's rate (the demo client's 100 per minute would throttle it).
+var registry = host.App.Services.GetRequiredService<ClientRegistry>();
+var benchClient = $"bench-{Guid.NewGuid():N}";
+var (_, benchSecret) = await registry.RegisterAsync(new ClientRegistration("bench", Scopes.Customer, new RateLimit(10_000_000, 60)), benchClient)
+    ?? throw new InvalidOperationException("The bench client exists already.");
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = api, Timeout = TimeSpan.FromSeconds(60) };
-http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync(http));
+http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync(http, benchClient, benchSecret));
 
 Console.WriteLine($"OrderProcessing bench: {ordersPerLevel} orders per level, {Environment.ProcessorCount} cores, DynamoDB Local {host.Cloud.DynamoDbEndpoint}");
 Console.WriteLine();
@@ -80,6 +93,7 @@ async Task<(double Rate, double P50, double P99, double CallsPerOrder)> OrdersAs
     var latencies = new double[total];
     var next = -1;
     var accepted = 0;
+    byOperation.Clear();
     var callsBefore = Interlocked.Read(ref appCalls);
     var clock = Stopwatch.StartNew();
     await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
@@ -115,6 +129,12 @@ async Task<(double Rate, double P50, double P99, double CallsPerOrder)> OrdersAs
     }));
     clock.Stop();
     var calls = Interlocked.Read(ref appCalls) - callsBefore;
+    if (count is null)
+    {
+        Console.Error.WriteLine($"  c={concurrency} key={withKey}: " + string.Join(", ", byOperation.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}")));
+    }
+
+    byOperation.Clear();
     Array.Sort(latencies);
     return (accepted / clock.Elapsed.TotalSeconds, latencies[total / 2], latencies[(int)(total * 0.99)], (double)calls / accepted);
 }
@@ -171,13 +191,13 @@ TransactWriteItem Decrement(string productId, int quantity) => new()
     },
 };
 
-static async Task<string> TokenAsync(HttpClient http)
+static async Task<string> TokenAsync(HttpClient http, string clientId, string secret)
 {
     using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
     {
         Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
     };
-    request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("demo:demo-secret")));
+    request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{clientId}:{secret}")));
     using var response = await http.SendAsync(request);
     var body = await response.Content.ReadAsStringAsync();
     return response.IsSuccessStatusCode

@@ -1,6 +1,9 @@
 using OrderProcessing.Functions.Auth;
+using OrderProcessing.Functions.Events;
 using OrderProcessing.Functions.Notifications;
+using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
+using OrderProcessing.Functions.Products;
 
 namespace OrderProcessing.Functions;
 
@@ -14,6 +17,9 @@ public static class OrderProcessingApp
     {
         builder.AddPlatform();
         builder.AddAuth();
+        builder.Services.AddEvents();
+        builder.Services.AddProducts();
+        builder.Services.AddOrders();
         builder.Services.AddNotifications();
         return builder;
     }
@@ -24,6 +30,10 @@ public static class OrderProcessingApp
         app.UseAuth();
         app.MapHealth();
         app.MapAuth();
+        app.MapApiDocs();
+        app.MapEvents();
+        app.MapProducts();
+        app.MapOrders();
         return app;
     }
 }

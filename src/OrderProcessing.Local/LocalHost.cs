@@ -2,10 +2,12 @@ using System.Diagnostics;
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrderProcessing.Functions;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Cloud;
+using OrderProcessing.Local.EventSources;
 using OrderProcessing.Local.Provisioning;
 using OrderProcessing.Local.Seeding;
 using OrderProcessing.Local.WebSockets;
@@ -33,6 +35,12 @@ public sealed record LocalHostOptions
     public string? EndpointUrl { get; init; } = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
 
     public TimeSpan EmulatorTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Seed the demo catalogue (idempotent).</summary>
+    public bool SeedDemoData { get; init; } = true;
+
+    /// <summary>Play Lambda's event source mappings (the Orders stream → /events).</summary>
+    public bool StartEventSources { get; init; } = true;
 
     /// <summary>Told what is happening during start-up.</summary>
     public Action<string>? Progress { get; init; }
@@ -67,6 +75,11 @@ public sealed class LocalHost : IAsyncDisposable
 
     /// <summary>The local API Gateway WebSocket API.</summary>
     public WebSocketGateway WebSockets { get; }
+
+    /// <summary>The event source mappings being played (null when not started).</summary>
+    public StreamEventSources? EventSources { get; private set; }
+
+    private HttpClient? _eventClient;
 
     public LocalCloud Cloud { get; }
 
@@ -105,6 +118,10 @@ public sealed class LocalHost : IAsyncDisposable
         {
             var stack = await ProvisionAsync(cloud, template, options.StackName, cancellationToken);
             options.Progress?.Invoke($"Provisioned {stack.Tables.Count} tables and {stack.Queues.Count} queues from {options.TemplatePath}");
+            if (options.SeedDemoData)
+            {
+                await SeedAsync(cloud, stack, cancellationToken);
+            }
 
             // The gateway first: the app is told its callback URL, the gateway finds the app when it calls it.
             WebApplication? app = null;
@@ -128,7 +145,13 @@ public sealed class LocalHost : IAsyncDisposable
                     throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
                 }
 
-                return new LocalHost(cloud, stack, gateway, app, clients, clock.Elapsed);
+                var host = new LocalHost(cloud, stack, gateway, app, clients, clock.Elapsed);
+                if (options.StartEventSources)
+                {
+                    await host.StartEventSourcesAsync(template, cancellationToken);
+                }
+
+                return host;
             }
             catch
             {
@@ -154,6 +177,21 @@ public sealed class LocalHost : IAsyncDisposable
         return await new Provisioner(dynamo, sqs).ProvisionAsync(template, context, cancellationToken);
     }
 
+    /// <summary>The demo catalogue; products already there are left alone.</summary>
+    public static async Task SeedAsync(LocalCloud cloud, ProvisionedStack stack, CancellationToken cancellationToken = default)
+    {
+        var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
+        using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
+        await DemoCatalogue.SeedAsync(dynamo, stack.Tables["ProductsTable"], TimeProvider.System, cancellationToken);
+    }
+
+    private async Task StartEventSourcesAsync(SamTemplate template, CancellationToken cancellationToken)
+    {
+        _eventClient = new HttpClient { BaseAddress = Urls[0], Timeout = TimeSpan.FromSeconds(60) };
+        EventSources = await StreamEventSources.StartAsync(template, Cloud, Stack, _eventClient,
+            App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), cancellationToken);
+    }
+
     /// <summary>The route keys of the template's WebSocket API, besides the ones every API has.</summary>
     private static HashSet<string> WebSocketRoutes(SamTemplate template) =>
         template.ResourcesOfType("AWS::ApiGatewayV2::Route")
@@ -172,6 +210,7 @@ public sealed class LocalHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e => KeyValuePair.Create(e.Key, (string?)e.Value)));
         builder.Configuration.AddInMemoryCollection(cloud.ClientSettings);
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_LOCAL_KEY_DIR", (string?)options.SigningKeyDirectory)]);
+        builder.Configuration.AddInMemoryCollection([KeyValuePair.Create(ApiDocs.ReferencePageSetting, (string?)"true")]);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = gateway.CallbackUrl.ToString() });
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
@@ -201,6 +240,12 @@ public sealed class LocalHost : IAsyncDisposable
     {
         try
         {
+            if (EventSources is not null)
+            {
+                await EventSources.DisposeAsync();
+            }
+
+            _eventClient?.Dispose();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await WebSockets.DisposeAsync();
             await App.StopAsync(timeout.Token);

@@ -173,6 +173,14 @@ internal static class Banner
         }
 
         Console.WriteLine($"  Tables          {host.Stack.Tables.Count}, queues {host.Stack.Queues.Count}, from template.yaml");
+        Console.WriteLine($"  API reference   {api}/scalar (OpenAPI document: {api}/openapi/v1.json)");
+        Console.WriteLine($"  Catalogue       {Seeding.DemoCatalogue.Products.Count} demo products in EUR, e.g. {Seeding.DemoCatalogue.Products[0].Id};"
+            + $" {Seeding.DemoCatalogue.LastUnitProductId} has 1 in stock, {Seeding.DemoCatalogue.SoldOutProductId} none");
+        if (host.EventSources is { } sources)
+        {
+            Console.WriteLine($"  Event sources   {sources.Sources.Count} DynamoDB stream mapping(s) posting to {api}/events");
+        }
+
         Console.WriteLine($"  Token endpoint  {api}/oauth/token (JWKS {api}/.well-known/jwks.json)");
         foreach (var client in host.Clients)
         {

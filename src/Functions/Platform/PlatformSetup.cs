@@ -1,6 +1,6 @@
 namespace OrderProcessing.Functions.Platform;
 
-/// <summary>What every capability shares: AWS clients, errors, correlation, health.</summary>
+/// <summary>What every capability shares: AWS clients, errors, correlation, health, API docs.</summary>
 internal static class PlatformSetup
 {
     public static WebApplicationBuilder AddPlatform(this WebApplicationBuilder builder)
@@ -13,6 +13,7 @@ internal static class PlatformSetup
         builder.Services.AddAwsClients();
         builder.Services.AddProblems();
         builder.Services.AddHealth();
+        builder.Services.AddApiDocs();
         return builder;
     }
 

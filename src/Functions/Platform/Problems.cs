@@ -100,3 +100,19 @@ public static class Problems
             Extensions = extensions ?? new Dictionary<string, object?>(),
         });
 }
+
+/// <summary>The 400 that lists every problem of a request body.</summary>
+public static class ValidationProblems
+{
+    public const string Slug = "validation";
+
+    public static ValidationProblem From(RequestValidation validation) =>
+        TypedResults.ValidationProblem(validation.ToDictionary(), title: "The request is not valid.", type: Problems.Type(Slug));
+
+    public static ValidationProblem From(string path, string message)
+    {
+        var validation = new RequestValidation();
+        validation.Add(path, message);
+        return From(validation);
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+
+namespace OrderProcessing.Functions.Orders;
+
+/// <summary>
+/// The message on order-events.fifo, one per change of an order, published from the Orders table's stream.
+/// <code>
+/// {
+///   "type": "OrderCreated" | "OrderCancelled" | "OrderStatusChanged",
+///   "orderId": "...", "owner": "client id", "status": "PENDING_SHIPMENT", "previousStatus": null | "...",
+///   "version": 1, "occurredAt": "2026-11-25T09:30:00+00:00", "correlationId": "...",
+///   "items": [...], "shippingAddress": {...}, "total": 109.70, "currency": "EUR"   (OrderCreated only)
+/// }
+/// </code>
+/// SQS: MessageGroupId = orderId (changes of one order in order), MessageDeduplicationId = orderId:version
+/// (a re-delivered stream record is dropped by the queue within its 5-minute deduplication window; consumers
+/// still ignore versions they have seen), message attributes <c>correlation_id</c> and <c>event_type</c> (String).
+/// </summary>
+public sealed record OrderEvent(
+    string Type,
+    string OrderId,
+    string Owner,
+    OrderStatus Status,
+    OrderStatus? PreviousStatus,
+    long Version,
+    DateTimeOffset OccurredAt,
+    string CorrelationId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<OrderLine>? Items = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ShippingAddress? ShippingAddress = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? Total = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Currency = null)
+{
+    public const string Created = "OrderCreated";
+    public const string CancelledType = "OrderCancelled";
+    public const string StatusChanged = "OrderStatusChanged";
+
+    public const string CorrelationAttribute = "correlation_id";
+    public const string TypeAttribute = "event_type";
+
+    public string DeduplicationId => $"{OrderId}:{Version}";
+
+    /// <summary>The event for a change from <paramref name="before"/> (null for a new order) to <paramref name="after"/>; null when the status did not change.</summary>
+    public static OrderEvent? For(Order? before, Order after)
+    {
+        if (before is null)
+        {
+            return new OrderEvent(Created, after.OrderId, after.Owner, after.Status, null, after.Version, after.UpdatedAt, after.CorrelationId,
+                after.Items, after.ShippingAddress, after.Total, after.Currency);
+        }
+
+        if (before.Status == after.Status)
+        {
+            return null;
+        }
+
+        return new OrderEvent(after.Status == OrderStatus.Cancelled ? CancelledType : StatusChanged, after.OrderId, after.Owner,
+            after.Status, before.Status, after.Version, after.UpdatedAt, after.CorrelationId);
+    }
+}

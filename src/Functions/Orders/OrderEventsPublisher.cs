@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Amazon.SQS;
+using Amazon.SQS.Model;
+using OrderProcessing.Functions.Events;
+using OrderProcessing.Functions.Platform;
+
+namespace OrderProcessing.Functions.Orders;
+
+/// <summary>
+/// The outbox relay: the Orders table's stream is the outbox (an order and its change are one write), and this
+/// handler publishes each change to order-events.fifo. Records are sent in stream order, at most one change of an
+/// order per SendMessageBatch so a queue-side failure cannot reorder an order's events; once a record of an
+/// order fails, the later records of that order are not sent and are reported too. Lambda retries from the
+/// lowest failed sequence number, and the queue drops what it already has by deduplication id.
+/// </summary>
+public sealed class OrderEventsPublisher(IAmazonSQS sqs, ResourceNames names, ILogger<OrderEventsPublisher> logger) : IDynamoDbStreamHandler
+{
+    private const int SendBatchLimit = 10;
+
+    public async Task<BatchResponse> HandleAsync(DynamoDbStreamEvent streamEvent, CancellationToken cancellationToken)
+    {
+        var failed = new List<string>();
+        var failedOrders = new HashSet<string>(StringComparer.Ordinal);
+        var batch = new List<(string SequenceNumber, OrderEvent Event)>();
+
+        async Task FlushAsync()
+        {
+            if (batch.Count > 0)
+            {
+                foreach (var (sequenceNumber, orderEvent) in await SendAsync(batch, cancellationToken))
+                {
+                    failed.Add(sequenceNumber);
+                    failedOrders.Add(orderEvent.OrderId);
+                }
+
+                batch.Clear();
+            }
+        }
+
+        foreach (var record in streamEvent.Records)
+        {
+            var sequenceNumber = record.Dynamodb?.SequenceNumber ?? record.EventId ?? "";
+            OrderEvent? orderEvent;
+            try
+            {
+                orderEvent = ToEvent(record);
+            }
+            catch (Exception e) when (e is InvalidDataException or FormatException or KeyNotFoundException)
+            {
+                logger.RecordNotAnOrder(e, sequenceNumber);
+                failed.Add(sequenceNumber);
+                continue;
+            }
+
+            if (orderEvent is null)
+            {
+                continue;
+            }
+
+            if (failedOrders.Contains(orderEvent.OrderId))
+            {
+                failed.Add(sequenceNumber);
+                continue;
+            }
+
+            if (batch.Count == SendBatchLimit || batch.Any(b => b.Event.OrderId == orderEvent.OrderId))
+            {
+                await FlushAsync();
+                if (failedOrders.Contains(orderEvent.OrderId))
+                {
+                    failed.Add(sequenceNumber);
+                    continue;
+                }
+            }
+
+            batch.Add((sequenceNumber, orderEvent));
+        }
+
+        await FlushAsync();
+        return BatchResponse.Failed(failed);
+    }
+
+    /// <summary>The event a stream record stands for, or null when it stands for none (a removal, a change without a status change).</summary>
+    public static OrderEvent? ToEvent(DynamoDbStreamRecord record)
+    {
+        var images = record.Dynamodb ?? throw new InvalidDataException("The record has no dynamodb section.");
+        return record.EventName switch
+        {
+            "INSERT" => OrderEvent.For(null, Image(images.NewImage)),
+            "MODIFY" => OrderEvent.For(Image(images.OldImage), Image(images.NewImage)),
+            _ => null,
+        };
+    }
+
+    private static Order Image(Dictionary<string, StreamAttributeValue>? image) =>
+        image is null
+            ? throw new InvalidDataException("The record lacks an image; the stream must be NEW_AND_OLD_IMAGES.")
+            : OrderStore.FromItem(StreamAttributeValue.ToItem(image));
+
+    /// <summary>Sends one batch; returns the entries that were not accepted.</summary>
+    private async Task<List<(string SequenceNumber, OrderEvent Event)>> SendAsync(List<(string SequenceNumber, OrderEvent Event)> batch,
+        CancellationToken cancellationToken)
+    {
+        var entries = batch.Select((b, i) => new SendMessageBatchRequestEntry
+        {
+            Id = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            MessageBody = JsonSerializer.Serialize(b.Event, OrdersJson.Default.OrderEvent),
+            MessageGroupId = b.Event.OrderId,
+            MessageDeduplicationId = b.Event.DeduplicationId,
+            MessageAttributes = new Dictionary<string, MessageAttributeValue>
+            {
+                [OrderEvent.CorrelationAttribute] = new() { DataType = "String", StringValue = b.Event.CorrelationId.Length > 0 ? b.Event.CorrelationId : "none" },
+                [OrderEvent.TypeAttribute] = new() { DataType = "String", StringValue = b.Event.Type },
+            },
+        }).ToList();
+        try
+        {
+            var response = await sqs.SendMessageBatchAsync(new SendMessageBatchRequest { QueueUrl = names.OrderEventsQueueUrl, Entries = entries },
+                cancellationToken);
+            var failed = (response.Failed ?? []).Select(f => int.Parse(f.Id, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
+            foreach (var failure in response.Failed ?? [])
+            {
+                logger.EventRejected(batch[int.Parse(failure.Id, System.Globalization.CultureInfo.InvariantCulture)].Event.DeduplicationId,
+                    failure.Code, failure.Message);
+            }
+
+            foreach (var (_, sent) in batch.Where((_, i) => !failed.Contains(i)))
+            {
+                logger.EventPublished(sent.Type, sent.OrderId, sent.Version);
+            }
+
+            return batch.Where((_, i) => failed.Contains(i)).ToList();
+        }
+        catch (Exception e) when (e is AmazonSQSException || Problems.IsUnavailable(e))
+        {
+            logger.SendFailed(e, batch.Count);
+            return batch;
+        }
+    }
+}

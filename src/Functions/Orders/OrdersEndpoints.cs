@@ -1,0 +1,164 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using OrderProcessing.Functions.Auth;
+using OrderProcessing.Functions.Events;
+using OrderProcessing.Functions.Platform;
+using OrderProcessing.Functions.Platform.Idempotency;
+
+namespace OrderProcessing.Functions.Orders;
+
+/// <summary>
+/// Orders: place (orders:write, idempotent), read and list the caller's own (orders:read), history, cancel
+/// (orders:write, idempotent). Another client's order does not exist for the caller: 404, never 403.
+/// </summary>
+public static class OrdersEndpoints
+{
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+    private const int MaxOrderIdLength = 64;
+
+    public static IServiceCollection AddOrders(this IServiceCollection services)
+    {
+        services.AddSingleton<OrderStore>();
+        services.AddSingleton<OrderPlacement>();
+        services.AddSingleton<OrderStatusUpdater>();
+        services.AddIdempotency();
+        services.AddDynamoDbStreamHandler<OrderEventsPublisher>(names => names.OrdersTable);
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OrdersJson.Default));
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOrders(this IEndpointRouteBuilder app)
+    {
+        var write = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersWrite)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+        write.MapPost("", CreateOrderAsync)
+            .WithName("CreateOrder")
+            .WithSummary("Places an order: every item must be available; its stock is reserved in the same atomic write.")
+            .WithDescription("Send an Idempotency-Key header to make retries safe: the first response is replayed for 24 h.")
+            .Produces<Order>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithRequestExample(OrderExamples.CreateRequest)
+            .WithResponseExample(StatusCodes.Status201Created, OrderExamples.Order)
+            .WithResponseExample(StatusCodes.Status409Conflict, OrderExamples.InsufficientStock);
+        write.MapPost("/{id}/cancel", CancelOrderAsync)
+            .WithName("CancelOrder")
+            .WithSummary("Cancels an order that has not shipped yet and releases its stock; cancelling twice changes nothing.")
+            .Produces<Order>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithResponseExample(StatusCodes.Status200OK, OrderExamples.CancelledOrder)
+            .WithResponseExample(StatusCodes.Status409Conflict, OrderExamples.NotCancellable);
+
+        var read = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersRead)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+        read.MapGet("", ListOrdersAsync)
+            .WithName("ListOrders").WithSummary("The caller's orders, newest first.")
+            .WithResponseExample(StatusCodes.Status200OK, OrderExamples.Page);
+        read.MapGet("/{id}", GetOrderAsync)
+            .WithName("GetOrder").WithSummary("One of the caller's orders.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithResponseExample(StatusCodes.Status200OK, OrderExamples.Order);
+        read.MapGet("/{id}/history", GetOrderHistoryAsync)
+            .WithName("GetOrderHistory").WithSummary("Every status change of one of the caller's orders.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithResponseExample(StatusCodes.Status200OK, OrderExamples.History);
+        return app;
+    }
+
+    public static async Task<Results<StoredResponseResult, ValidationProblem, ProblemHttpResult>> CreateOrderAsync(
+        CreateOrderRequest request, HttpContext http, ClaimsPrincipal user, OrderPlacement placement, IdempotencyStore idempotency)
+    {
+        if (!IdempotentRequest.TryReadKey(http, out var key, out var keyProblem))
+        {
+            return keyProblem!;
+        }
+
+        var validation = OrderRequestRules.Validate(request);
+        if (!validation.IsValid)
+        {
+            return ValidationProblems.From(validation);
+        }
+
+        var owner = user.ClientId();
+        var hash = IdempotencyDecision.Hash(JsonSerializer.Serialize(request, OrdersJson.Default.CreateOrderRequest));
+        return await IdempotentRequest.RunAsync(http, idempotency, "POST /orders", owner, key, hash,
+            claim => placement.PlaceAsync(request, owner, claim, http, http.RequestAborted));
+    }
+
+    public static async Task<Results<StoredResponseResult, ValidationProblem, ProblemHttpResult>> CancelOrderAsync(
+        string id, HttpContext http, ClaimsPrincipal user, OrderPlacement placement, IdempotencyStore idempotency)
+    {
+        if (!IdempotentRequest.TryReadKey(http, out var key, out var keyProblem))
+        {
+            return keyProblem!;
+        }
+
+        var owner = user.ClientId();
+        if (id.Length > MaxOrderIdLength)
+        {
+            return OrderNotFound(id);
+        }
+
+        return await IdempotentRequest.RunAsync(http, idempotency, "POST /orders/{id}/cancel", owner, key, IdempotencyDecision.Hash(id),
+            claim => placement.CancelAsync(id, owner, claim, http, http.RequestAborted));
+    }
+
+    public static async Task<Results<Ok<Order>, ProblemHttpResult>> GetOrderAsync(
+        string id, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
+        await FindOwnAsync(id, user, orders, cancellationToken) is { } order ? TypedResults.Ok(order) : OrderNotFound(id);
+
+    public static async Task<Results<Ok<OrderHistory>, ProblemHttpResult>> GetOrderHistoryAsync(
+        string id, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
+        await FindOwnAsync(id, user, orders, cancellationToken) is { } order
+            ? TypedResults.Ok(new OrderHistory(order.OrderId, order.Status, order.History))
+            : OrderNotFound(id);
+
+    public static async Task<Results<Ok<OrderPage>, ValidationProblem>> ListOrdersAsync(
+        string? status, int? limit, string? cursor, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken)
+    {
+        var validation = new RequestValidation();
+        OrderStatus? wanted = null;
+        if (status is not null)
+        {
+            if (OrderStatusRules.TryParse(status, out var parsed))
+            {
+                wanted = parsed;
+            }
+            else
+            {
+                validation.Add("status", $"One of {string.Join(", ", Enum.GetValues<OrderStatus>().Select(s => s.ToWire()))}.");
+            }
+        }
+
+        if (limit is < 1 or > MaxPageSize)
+        {
+            validation.Add("limit", $"Must be 1 to {MaxPageSize}.");
+        }
+
+        string? after = null;
+        if (cursor is not null && !Cursor.TryDecode(cursor, out after))
+        {
+            validation.Add("cursor", "Not a cursor this API returned.");
+        }
+
+        if (!validation.IsValid)
+        {
+            return ValidationProblems.From(validation);
+        }
+
+        var (items, last) = await orders.ListByOwnerAsync(user.ClientId(), wanted, limit ?? DefaultPageSize, after, cancellationToken);
+        return TypedResults.Ok(new OrderPage(items, last is null ? null : Cursor.Encode(last)));
+    }
+
+    private static async Task<Order?> FindOwnAsync(string id, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
+        id.Length <= MaxOrderIdLength && await orders.GetAsync(id, cancellationToken) is { } order && order.Owner == user.ClientId()
+            ? order
+            : null;
+
+    private static ProblemHttpResult OrderNotFound(string id) =>
+        Problems.Problem(StatusCodes.Status404NotFound, OrderProblems.NotFound, "No such order.", $"You have no order {id}.");
+}

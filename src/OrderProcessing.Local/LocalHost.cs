@@ -34,6 +34,9 @@ public sealed record LocalHostOptions
 
     public string? EndpointUrl { get; init; } = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
 
+    /// <summary>A cloud that is already running (the tests' shared one): used as it is and left running.</summary>
+    public LocalCloud? Cloud { get; init; }
+
     public TimeSpan EmulatorTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Seed the demo catalogue (idempotent).</summary>
@@ -73,6 +76,8 @@ public sealed class LocalHost : IAsyncDisposable
         StartupTime = startup;
     }
 
+    private bool _ownsCloud;
+
     /// <summary>The local API Gateway WebSocket API.</summary>
     public WebSocketGateway WebSockets { get; }
 
@@ -106,7 +111,7 @@ public sealed class LocalHost : IAsyncDisposable
         }
 
         var template = SamTemplate.Load(options.TemplatePath);
-        var cloud = await LocalCloud.StartAsync(new LocalCloudOptions
+        var cloud = options.Cloud ?? await LocalCloud.StartAsync(new LocalCloudOptions
         {
             LocalstackDirectory = options.LocalstackDirectory,
             EndpointUrl = options.EndpointUrl,
@@ -145,7 +150,7 @@ public sealed class LocalHost : IAsyncDisposable
                     throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
                 }
 
-                var host = new LocalHost(cloud, stack, gateway, app, clients, clock.Elapsed);
+                var host = new LocalHost(cloud, stack, gateway, app, clients, clock.Elapsed) { _ownsCloud = options.Cloud is null };
                 if (options.StartEventSources)
                 {
                     await host.StartEventSourcesAsync(template, cancellationToken);
@@ -161,7 +166,11 @@ public sealed class LocalHost : IAsyncDisposable
         }
         catch
         {
-            await cloud.DisposeAsync();
+            if (options.Cloud is null)
+            {
+                await cloud.DisposeAsync();
+            }
+
             throw;
         }
     }
@@ -253,7 +262,10 @@ public sealed class LocalHost : IAsyncDisposable
         finally
         {
             await App.DisposeAsync();
-            await Cloud.DisposeAsync();
+            if (_ownsCloud)
+            {
+                await Cloud.DisposeAsync();
+            }
         }
     }
 }

@@ -220,7 +220,13 @@ public sealed record WebSocketRequestContext
 /// <summary>What a WebSocket route answers (APIGatewayProxyResponse).</summary>
 public sealed record WebSocketResponse(
     [property: JsonPropertyName("statusCode")] int StatusCode,
-    [property: JsonPropertyName("body"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Body = null);
+    [property: JsonPropertyName("body"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Body = null)
+{
+    /// <summary>Response headers; on $connect, the chosen Sec-WebSocket-Protocol.</summary>
+    [JsonPropertyName("headers")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+}
 
 /// <summary>The partial batch response of SQS and stream handlers (ReportBatchItemFailures).</summary>
 public sealed record BatchResponse([property: JsonPropertyName("batchItemFailures")] IReadOnlyList<BatchItemFailure> BatchItemFailures)

@@ -1,3 +1,5 @@
+using OrderProcessing.Functions.Events;
+
 namespace OrderProcessing.Functions.Notifications;
 
 /// <summary>Live order status for customer apps: connections, the management client, the notifier.</summary>
@@ -8,6 +10,12 @@ public static class NotificationsSetup
         services.AddApiGatewayManagement();
         services.AddSingleton<ConnectionStore>();
         services.AddTransient<OrderNotifier>();
+        services.AddWebSocketRouteHandler<ConnectRoute>("$connect");
+        services.AddWebSocketRouteHandler<DisconnectRoute>("$disconnect");
+        services.AddWebSocketRouteHandler<SubscribeRoute>("subscribe");
+        services.AddWebSocketRouteHandler<UnsubscribeRoute>("unsubscribe");
+        services.AddWebSocketRouteHandler<PingRoute>("ping");
+        services.AddWebSocketRouteHandler<DefaultRoute>("$default");
         return services;
     }
 }

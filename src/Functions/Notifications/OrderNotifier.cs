@@ -104,6 +104,9 @@ internal static partial class NotificationsLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Push of {Status} for order {OrderId} to connection {ConnectionId} failed")]
     public static partial void PushFailed(this ILogger logger, Exception exception, string status, string orderId, string connectionId);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket connection {ConnectionId} refused: {Reason}")]
+    public static partial void ConnectRefused(this ILogger logger, string connectionId, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete gone connection {ConnectionId}; its TTL will remove it")]
     public static partial void GoneConnectionNotDeleted(this ILogger logger, Exception exception, string connectionId);
 }

@@ -1,4 +1,7 @@
+using OrderProcessing.Functions.DeadLetters;
+using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Functions.Events;
+using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Functions.Products;
@@ -17,6 +20,9 @@ public static class OrderProcessingApp
         builder.Services.AddEvents();
         builder.Services.AddProducts();
         builder.Services.AddOrders();
+        builder.Services.AddDelivery();
+        builder.Services.AddOrderStatusNotifications();
+        builder.Services.AddDeadLetters();
         return builder;
     }
 
@@ -28,6 +34,8 @@ public static class OrderProcessingApp
         app.MapEvents();
         app.MapProducts();
         app.MapOrders();
+        app.MapDelivery();
+        app.MapDeadLetters();
         return app;
     }
 }

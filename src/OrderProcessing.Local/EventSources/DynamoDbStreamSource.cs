@@ -132,16 +132,31 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
     {
         if (shard.Pending.Count < shard.BatchSize && shard.Iterator is not null && DateTime.UtcNow >= shard.NextReadAt)
         {
-            var response = await CallAsync("GetRecords", new JsonObject
+            JsonNode response;
+            try
             {
-                ["ShardIterator"] = shard.Iterator,
-                ["Limit"] = Math.Max(1, Math.Min(1000, _settings.BatchSize - shard.Pending.Count)),
-            }, stopping);
+                response = await CallAsync("GetRecords", new JsonObject
+                {
+                    ["ShardIterator"] = shard.Iterator,
+                    ["Limit"] = Math.Max(1, Math.Min(1000, _settings.BatchSize - shard.Pending.Count)),
+                }, stopping);
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("TrimmedDataAccessException", StringComparison.Ordinal)
+                                                       || e.Message.Contains("ExpiredIteratorException", StringComparison.Ordinal))
+            {
+                // The iterator no longer points into the shard. DynamoDB Local does this to an iterator taken before a
+                // transaction that writes to several tables (its sequence numbers are shared by every table); on AWS
+                // it means the iterator expired or its records aged out. Go on from the last record read.
+                await ReacquireIteratorAsync(shard, stopping);
+                return true;
+            }
+
             foreach (var record in response["Records"]?.AsArray() ?? [])
             {
                 var copy = record!.DeepClone().AsObject();
                 copy["eventSourceARN"] = _streamArn;
                 shard.Pending.Add(copy);
+                shard.LastSequenceNumber = copy["dynamodb"]?["SequenceNumber"]?.GetValue<string>() ?? shard.LastSequenceNumber;
             }
 
             shard.Iterator = response["NextShardIterator"]?.GetValue<string>();
@@ -279,6 +294,27 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
         await _sqs.SendMessageAsync(_settings.OnFailureQueueUrl, metadata.ToJsonString(), stopping);
     }
 
+    private async Task ReacquireIteratorAsync(ShardState shard, CancellationToken cancellationToken)
+    {
+        var request = new JsonObject { ["StreamArn"] = _streamArn, ["ShardId"] = shard.ShardId };
+        if (shard.LastSequenceNumber is { } last)
+        {
+            request["ShardIteratorType"] = "AFTER_SEQUENCE_NUMBER";
+            request["SequenceNumber"] = last;
+        }
+        else
+        {
+            request["ShardIteratorType"] = "TRIM_HORIZON";
+        }
+
+        shard.Iterator = (await CallAsync("GetShardIterator", request, cancellationToken))["ShardIterator"]?.GetValue<string>();
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            _logger.LogInformation("Shard {ShardId} of {StreamArn}: iterator re-taken after {Sequence}", shard.ShardId, _streamArn,
+                shard.LastSequenceNumber ?? "the trim horizon");
+        }
+    }
+
     private async Task RefreshShardsAsync(bool initial, CancellationToken cancellationToken)
     {
         string? exclusiveStart = null;
@@ -361,6 +397,9 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
         public string? ParentShardId { get; } = parentShardId;
 
         public string? Iterator { get; set; }
+
+        /// <summary>The sequence number of the last record read, to go on from when the iterator is lost.</summary>
+        public string? LastSequenceNumber { get; set; }
 
         public List<JsonObject> Pending { get; } = [];
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Local.Provisioning;
 
 namespace OrderProcessing.Tests.Infrastructure;
@@ -9,7 +10,8 @@ namespace OrderProcessing.Tests.Infrastructure;
 /// The Functions app in memory, configured exactly as the local host configures it: the environment
 /// template.yaml gives the functions, resolved against a provisioned stack, plus the backend's endpoints.
 /// </summary>
-public sealed class AppFactory(CloudFixture cloud, ProvisionedStack stack, IReadOnlyDictionary<string, string?>? settings = null)
+public sealed class AppFactory(CloudFixture cloud, ProvisionedStack stack, IReadOnlyDictionary<string, string?>? settings = null,
+    Action<IServiceCollection>? services = null)
     : WebApplicationFactory<Program>
 {
     public ProvisionedStack Stack { get; } = stack;
@@ -32,5 +34,9 @@ public sealed class AppFactory(CloudFixture cloud, ProvisionedStack stack, IRead
         }
 
         builder.ConfigureTestServices(TemporaryTestAuth.AddTo);
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
+        }
     }
 }

@@ -165,6 +165,8 @@ public sealed class SqsQueueSource : IAsyncDisposable
             }
 
             var received = (await _sqs.ReceiveMessageAsync(request, stopping)).Messages ?? [];
+            // A message whose visibility ran out during the window comes again: one copy, with the newest receipt handle.
+            batch.RemoveAll(m => received.Any(r => r.MessageId == m.MessageId));
             batch.AddRange(received);
             if (batch.Count == 0)
             {

@@ -1,3 +1,4 @@
+using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.DeadLetters;
 using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Functions.Events;
@@ -17,6 +18,8 @@ public static class OrderProcessingApp
     public static WebApplicationBuilder AddOrderProcessing(this WebApplicationBuilder builder)
     {
         builder.AddPlatform();
+        builder.AddAuth();
+        builder.Services.AddApiGatewayManagement();
         builder.Services.AddEvents();
         builder.Services.AddProducts();
         builder.Services.AddOrders();
@@ -29,7 +32,9 @@ public static class OrderProcessingApp
     public static WebApplication MapOrderProcessing(this WebApplication app)
     {
         app.UsePlatform();
+        app.UseAuth();
         app.MapHealth();
+        app.MapAuth();
         app.MapApiDocs();
         app.MapEvents();
         app.MapProducts();

@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using OrderProcessing.Functions;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Cloud;
 using OrderProcessing.Local.EventSources;
 using OrderProcessing.Local.Provisioning;
 using OrderProcessing.Local.Seeding;
+using OrderProcessing.Local.WebSockets;
 
 namespace OrderProcessing.Local;
 
@@ -19,6 +22,12 @@ public sealed record LocalHostOptions
 
     /// <summary>Where the Functions app listens; "http://localhost:5000" unless overridden.</summary>
     public IReadOnlyList<string> Urls { get; init; } = ["http://localhost:5000"];
+
+    /// <summary>Where the WebSocket API listens, as API Gateway gives it its own URL.</summary>
+    public string WebSocketUrl { get; init; } = "http://localhost:5001";
+
+    /// <summary>API Gateway's WebSocket limits (tests shorten them).</summary>
+    public WebSocketLimits WebSocketLimits { get; init; } = new();
 
     /// <summary>Names every table and queue, as a CloudFormation stack name would.</summary>
     public string StackName { get; init; } = "orderprocessing-local";
@@ -39,12 +48,18 @@ public sealed record LocalHostOptions
     /// <summary>Receive SQS messages with this visibility timeout instead of each queue's own (tests shorten it).</summary>
     public TimeSpan? QueueVisibilityTimeout { get; init; }
 
+    /// <summary>Told what is happening during start-up.</summary>
+    public Action<string>? Progress { get; init; }
+
     /// <summary>Extra configuration for the Functions app (tests turn knobs here).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 
     public string TemplatePath => Path.Combine(RepositoryRoot, "template.yaml");
 
     public string LocalstackDirectory => Path.Combine(RepositoryRoot, "localstack");
+
+    /// <summary>Where the local signing keys live: .local/ is git-ignored and shared by every local host of this checkout.</summary>
+    public string SigningKeyDirectory => Path.Combine(RepositoryRoot, ".local", "signing-keys");
 }
 
 /// <summary>
@@ -53,13 +68,19 @@ public sealed record LocalHostOptions
 /// </summary>
 public sealed class LocalHost : IAsyncDisposable
 {
-    private LocalHost(LocalCloud cloud, ProvisionedStack stack, WebApplication app, TimeSpan startup)
+    private LocalHost(LocalCloud cloud, ProvisionedStack stack, WebSocketGateway gateway, WebApplication app, IReadOnlyList<SeededClient> clients,
+        TimeSpan startup)
     {
         Cloud = cloud;
         Stack = stack;
+        WebSockets = gateway;
         App = app;
+        Clients = clients;
         StartupTime = startup;
     }
+
+    /// <summary>The local API Gateway WebSocket API.</summary>
+    public WebSocketGateway WebSockets { get; }
 
     /// <summary>The event source mappings being played (null when not started).</summary>
     public StreamEventSources? EventSources { get; private set; }
@@ -74,6 +95,9 @@ public sealed class LocalHost : IAsyncDisposable
     public ProvisionedStack Stack { get; }
 
     public WebApplication App { get; }
+
+    /// <summary>The OAuth clients seeded into the local stack (demo and admin).</summary>
+    public IReadOnlyList<SeededClient> Clients { get; }
 
     public TimeSpan StartupTime { get; }
 
@@ -96,34 +120,53 @@ public sealed class LocalHost : IAsyncDisposable
             LocalstackDirectory = options.LocalstackDirectory,
             EndpointUrl = options.EndpointUrl,
             StartTimeout = options.EmulatorTimeout,
+            Progress = options.Progress,
         }, cancellationToken);
 
         try
         {
             var stack = await ProvisionAsync(cloud, template, options.StackName, options.Parameters, cancellationToken);
+            options.Progress?.Invoke($"Provisioned {stack.Tables.Count} tables and {stack.Queues.Count} queues from {options.TemplatePath}");
             if (options.SeedDemoData)
             {
                 await SeedAsync(cloud, stack, cancellationToken);
             }
 
-            var app = BuildApp(cloud, stack, options);
+            // The gateway first: the app is told its callback URL, the gateway finds the app when it calls it.
+            WebApplication? app = null;
+            var gateway = await WebSocketGateway.StartAsync(
+                new WebSocketGatewayOptions { Url = options.WebSocketUrl, Routes = WebSocketRoutes(template), Limits = options.WebSocketLimits },
+                () => new Uri(new Uri(app!.Urls.First().Replace("://[::]", "://localhost", StringComparison.Ordinal)), "/events"),
+                NullLogger.Instance,
+                cancellationToken);
             try
             {
-                await app.StartAsync(cancellationToken);
-            }
-            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-            {
-                await app.DisposeAsync();
-                throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
-            }
+                app = BuildApp(cloud, stack, gateway, options);
+                IReadOnlyList<SeededClient> clients;
+                try
+                {
+                    clients = await DemoClients.SeedAsync(app.Services, cancellationToken);
+                    await app.StartAsync(cancellationToken);
+                }
+                catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+                {
+                    await app.DisposeAsync();
+                    throw new SetupException($"{string.Join(", ", options.Urls)} is already in use; stop what holds the port or pass --urls http://localhost:<free port>.", e);
+                }
 
-            var host = new LocalHost(cloud, stack, app, clock.Elapsed);
-            if (options.StartEventSources)
-            {
-                await host.StartEventSourcesAsync(template, options, cancellationToken);
-            }
+                var host = new LocalHost(cloud, stack, gateway, app, clients, clock.Elapsed);
+                if (options.StartEventSources)
+                {
+                    await host.StartEventSourcesAsync(template, options, cancellationToken);
+                }
 
-            return host;
+                return host;
+            }
+            catch
+            {
+                await gateway.DisposeAsync();
+                throw;
+            }
         }
         catch
         {
@@ -179,7 +222,15 @@ public sealed class LocalHost : IAsyncDisposable
             new SqsSourceOptions { VisibilityTimeout = options.QueueVisibilityTimeout }, loggers);
     }
 
-    private static WebApplication BuildApp(LocalCloud cloud, ProvisionedStack stack, LocalHostOptions options)
+    /// <summary>The route keys of the template's WebSocket API, besides the ones every API has.</summary>
+    private static HashSet<string> WebSocketRoutes(SamTemplate template) =>
+        template.ResourcesOfType("AWS::ApiGatewayV2::Route")
+            .Select(r => (r.Property("RouteKey") as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value)
+            .OfType<string>()
+            .Where(k => k is not "$connect" and not "$disconnect" and not "$default")
+            .ToHashSet();
+
+    private static WebApplication BuildApp(LocalCloud cloud, ProvisionedStack stack, WebSocketGateway gateway, LocalHostOptions options)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -188,14 +239,31 @@ public sealed class LocalHost : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e => KeyValuePair.Create(e.Key, (string?)e.Value)));
         builder.Configuration.AddInMemoryCollection(cloud.ClientSettings);
+        builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_LOCAL_KEY_DIR", (string?)options.SigningKeyDirectory)]);
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create(ApiDocs.ReferencePageSetting, (string?)"true")]);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = gateway.CallbackUrl.ToString() });
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.AddOrderProcessing();
 
         var app = builder.Build();
         app.MapOrderProcessing();
+        ServeWebPage(app, Path.Combine(options.RepositoryRoot, "web"));
         return app;
+    }
+
+    /// <summary>The reference client (web/) at /app/; only the local host serves it, never a function.</summary>
+    private static void ServeWebPage(WebApplication app, string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return;
+        }
+
+        var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(folder);
+        app.MapGet("/app", () => Results.Redirect("/app/")).AllowAnonymous().ExcludeFromDescription();
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files, RequestPath = "/app" });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = files, RequestPath = "/app" });
     }
 
     public async ValueTask DisposeAsync()
@@ -214,6 +282,7 @@ public sealed class LocalHost : IAsyncDisposable
 
             _eventClient?.Dispose();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await WebSockets.DisposeAsync();
             await App.StopAsync(timeout.Token);
         }
         finally

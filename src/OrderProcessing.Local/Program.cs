@@ -23,16 +23,9 @@ internal static class LocalHostProgram
         }
 
         using var stopping = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stopping.Cancel();
-        });
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stopping.Cancel();
-        };
+        // Ctrl+C and SIGTERM stop everything this process started, during start-up too.
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
         LocalHost host;
         try
@@ -57,6 +50,8 @@ internal static class LocalHostProgram
 
         await using (host)
         {
+            // The app stopping on its own (its host's lifetime) ends the run the same way.
+            using var appStopping = host.App.Lifetime.ApplicationStopping.Register(stopping.Cancel);
             Banner.Print(host);
             try
             {
@@ -70,6 +65,12 @@ internal static class LocalHostProgram
 
         Console.WriteLine("Stopped.");
         return 0;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
     }
 }
 
@@ -82,6 +83,7 @@ internal static class CommandLine
             ? fromEnv.Split(';', StringSplitOptions.RemoveEmptyEntries)
             : ["http://localhost:5000"];
         var stackName = "orderprocessing-local";
+        var webSocketUrl = "http://localhost:5001";
         var timeout = TimeSpan.FromSeconds(60);
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
@@ -91,6 +93,10 @@ internal static class CommandLine
             {
                 case "--urls" when value is not null:
                     urls = value.Split(';', StringSplitOptions.RemoveEmptyEntries);
+                    i++;
+                    break;
+                case "--websocket-url" when value is not null:
+                    webSocketUrl = value;
                     i++;
                     break;
                 case "--repository" when value is not null:
@@ -113,6 +119,7 @@ internal static class CommandLine
                     Console.WriteLine("""
                         Usage: dotnet run --project src/OrderProcessing.Local [-- options]
                           --urls URLS              where the API listens (default http://localhost:5000; or ASPNETCORE_URLS)
+                          --websocket-url URL      where the WebSocket API listens (default http://localhost:5001)
                           --stack-name NAME        prefix of every table and queue (default orderprocessing-local)
                           --repository DIR         repository root holding template.yaml and localstack/
                           --emulator-timeout SECS  how long an emulator may take to answer (default 60)
@@ -131,9 +138,11 @@ internal static class CommandLine
         {
             RepositoryRoot = root,
             Urls = urls,
+            WebSocketUrl = webSocketUrl,
             StackName = stackName,
             EmulatorTimeout = timeout,
             Parameters = parameters,
+            Progress = line => Console.WriteLine($"  {line}"),
         };
     }
 
@@ -164,6 +173,7 @@ internal static class Banner
         Console.WriteLine($"OrderProcessing is running (stack {host.Stack.StackName}).");
         Console.WriteLine($"  HTTP API        {api}");
         Console.WriteLine($"  Health          {api}/health/ready");
+        Console.WriteLine($"  WebSocket API   {host.WebSockets.Endpoint} (@connections at {host.WebSockets.CallbackUrl})");
         if (host.Cloud.IsExternal)
         {
             Console.WriteLine($"  AWS endpoint    {host.Cloud.DynamoDbEndpoint} (AWS_ENDPOINT_URL)");
@@ -192,6 +202,14 @@ internal static class Banner
                 + $" --stack-name {host.Stack.StackName} --sqs-endpoint {host.Cloud.SqsEndpoint}");
         }
 
+        Console.WriteLine($"  Token endpoint  {api}/oauth/token (JWKS {api}/.well-known/jwks.json)");
+        foreach (var client in host.Clients)
+        {
+            Console.WriteLine($"  OAuth client    {client.ClientId} / {client.Secret}  scopes: {string.Join(' ', client.Scopes)}");
+        }
+
+        var demo = host.Clients[0];
+        Console.WriteLine($"  Try             curl -s -u {demo.ClientId}:{demo.Secret} -d grant_type=client_credentials {api}/oauth/token");
         Console.WriteLine($"Ready in {host.StartupTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s. Press Ctrl+C to stop.");
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Amazon.SQS;
 using Amazon.SQS.Model;
+using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions.DeadLetters;
 
@@ -40,7 +41,10 @@ public static class DeadLetterRoutes
 /// it where it was (at worst sent twice, which every consumer tolerates). FIFO messages get a new deduplication
 /// id: under the old one the source would drop them as repeats for five minutes.
 /// </summary>
-public sealed class DeadLetterRedrive(IAmazonSQS sqs, ILogger<DeadLetterRedrive> logger)
+/// <param name="sqs">Reads the DLQ and sends to the source queue.</param>
+/// <param name="logger">Where the redrive says what it did.</param>
+/// <param name="metrics">Counts moved messages (DlqRedriven); the command-line redrive has none.</param>
+public sealed class DeadLetterRedrive(IAmazonSQS sqs, ILogger<DeadLetterRedrive> logger, Metrics? metrics = null)
 {
     public const int DefaultLimit = 1000;
 
@@ -98,6 +102,11 @@ public sealed class DeadLetterRedrive(IAmazonSQS sqs, ILogger<DeadLetterRedrive>
 
             moved += accepted.Count;
             failed += messages.Count - accepted.Count;
+        }
+
+        if (moved > 0)
+        {
+            metrics?.Count(Metrics.DlqRedriven, moved);
         }
 
         logger.Redriven(route.Name, moved, failed);

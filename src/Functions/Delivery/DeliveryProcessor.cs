@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OrderProcessing.Functions.Events;
 using OrderProcessing.Functions.Orders;
+using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions.Delivery;
 
@@ -17,6 +18,7 @@ public sealed class DeliveryProcessor(
     DeliveryStatusPublisher publisher,
     CarrierSimulator simulator,
     IOptions<CarrierOptions> options,
+    Metrics metrics,
     TimeProvider clock,
     ILogger<DeliveryProcessor> logger) : ISqsHandler
 {
@@ -62,6 +64,7 @@ public sealed class DeliveryProcessor(
             [created]), cancellationToken);
         if (isNew)
         {
+            metrics.Count(Metrics.ShipmentsCreated);
             logger.ShipmentCreated(shipment.ShipmentId, shipment.OrderId, shipment.Carrier, shipment.TrackingNumber);
         }
         else

@@ -2,6 +2,7 @@ using System.Text.Json;
 using OrderProcessing.Functions.Events;
 using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Orders;
+using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions.Delivery;
 
@@ -12,7 +13,8 @@ namespace OrderProcessing.Functions.Delivery;
 /// succeeds; an applied change raises the order status notification. A status for an order that does not exist
 /// is reported failed, so it reaches the DLQ instead of vanishing.
 /// </summary>
-public sealed class StatusUpdater(OrderStatusUpdater orders, IOrderStatusNotifier notifier, ILogger<StatusUpdater> logger) : ISqsHandler
+public sealed class StatusUpdater(OrderStatusUpdater orders, IOrderStatusNotifier notifier, Metrics metrics, ILogger<StatusUpdater> logger)
+    : ISqsHandler
 {
     private static readonly HashSet<string> KnownSources =
         [DeliverySources.DeliveryProcessor, DeliverySources.CarrierSimulator, DeliverySources.CarrierWebhook];
@@ -38,11 +40,22 @@ public sealed class StatusUpdater(OrderStatusUpdater orders, IOrderStatusNotifie
 
         if (!result.Changed)
         {
+            if (result.Decision is TransitionDecision.Stale or TransitionDecision.AlreadyInStatus)
+            {
+                metrics.Count(Metrics.StaleStatusEventsIgnored);
+            }
+
             return;
         }
 
         var order = result.Order!;
         var applied = order.History[^1];
+        metrics.Count(Metrics.StatusUpdatesApplied);
+        if (order.Status == OrderStatus.Delivered)
+        {
+            metrics.Milliseconds(Metrics.OrderPlacedToDeliveredLatency, (applied.At - order.CreatedAt).TotalMilliseconds);
+        }
+
         var notification = new OrderStatusNotification(order.OrderId, order.Owner, order.Status, applied.PreviousStatus, applied.At, correlationId);
         try
         {

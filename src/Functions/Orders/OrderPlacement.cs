@@ -21,6 +21,7 @@ public sealed class OrderPlacement(
     ProductStore products,
     IdempotencyStore idempotency,
     IOptions<HttpJsonOptions> json,
+    Metrics metrics,
     TimeProvider clock,
     ILogger<OrderPlacement> logger)
 {
@@ -39,6 +40,7 @@ public sealed class OrderPlacement(
         if (!availability.Available)
         {
             // Known short from a consistent read: no transaction needed to say so.
+            metrics.Count(Metrics.OrdersRejectedInsufficientStock);
             return new(Unavailable(http, availability.Items), ResponseStorage.Save);
         }
 
@@ -88,6 +90,7 @@ public sealed class OrderPlacement(
             {
                 await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = write }, cancellationToken);
                 logger.OrderPlaced(order.OrderId, owner, priced.Count, order.Total, order.Currency);
+                metrics.Count(Metrics.OrdersCreated);
                 return new(response, ResponseStorage.SavedWithWrite);
             }
             catch (TransactionCanceledException e)
@@ -99,6 +102,7 @@ public sealed class OrderPlacement(
                 if (failedLines.Count > 0)
                 {
                     logger.OrderRefused(owner, failedLines.Count);
+                    metrics.Count(Metrics.OrdersRejectedInsufficientStock);
                     return new(Unavailable(http, lines.Select((l, i) => failedLines.TryGetValue(i, out var reason)
                         ? ShortItem(l, reason)
                         : new ItemAvailability(l.ProductId!, l.Quantity, catalogue[l.ProductId!].Stock, true, null)).ToList()),

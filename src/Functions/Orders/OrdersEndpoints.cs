@@ -31,7 +31,8 @@ public static class OrdersEndpoints
 
     public static IEndpointRouteBuilder MapOrders(this IEndpointRouteBuilder app)
     {
-        var write = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersWrite);
+        var write = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersWrite)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         write.MapPost("", CreateOrderAsync)
             .WithName("CreateOrder")
             .WithSummary("Places an order: every item must be available; its stock is reserved in the same atomic write.")
@@ -52,7 +53,8 @@ public static class OrdersEndpoints
             .WithResponseExample(StatusCodes.Status200OK, OrderExamples.CancelledOrder)
             .WithResponseExample(StatusCodes.Status409Conflict, OrderExamples.NotCancellable);
 
-        var read = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersRead);
+        var read = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersRead)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         read.MapGet("", ListOrdersAsync)
             .WithName("ListOrders").WithSummary("The caller's orders, newest first.")
             .WithResponseExample(StatusCodes.Status200OK, OrderExamples.Page);
@@ -81,7 +83,7 @@ public static class OrdersEndpoints
             return ValidationProblems.From(validation);
         }
 
-        var owner = ClientIdOf(user);
+        var owner = user.ClientId();
         var hash = IdempotencyDecision.Hash(JsonSerializer.Serialize(request, OrdersJson.Default.CreateOrderRequest));
         return await IdempotentRequest.RunAsync(http, idempotency, "POST /orders", owner, key, hash,
             claim => placement.PlaceAsync(request, owner, claim, http, http.RequestAborted));
@@ -95,7 +97,7 @@ public static class OrdersEndpoints
             return keyProblem!;
         }
 
-        var owner = ClientIdOf(user);
+        var owner = user.ClientId();
         if (id.Length > MaxOrderIdLength)
         {
             return OrderNotFound(id);
@@ -148,20 +150,15 @@ public static class OrdersEndpoints
             return ValidationProblems.From(validation);
         }
 
-        var (items, last) = await orders.ListByOwnerAsync(ClientIdOf(user), wanted, limit ?? DefaultPageSize, after, cancellationToken);
+        var (items, last) = await orders.ListByOwnerAsync(user.ClientId(), wanted, limit ?? DefaultPageSize, after, cancellationToken);
         return TypedResults.Ok(new OrderPage(items, last is null ? null : Cursor.Encode(last)));
     }
 
     private static async Task<Order?> FindOwnAsync(string id, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
-        id.Length <= MaxOrderIdLength && await orders.GetAsync(id, cancellationToken) is { } order && order.Owner == ClientIdOf(user)
+        id.Length <= MaxOrderIdLength && await orders.GetAsync(id, cancellationToken) is { } order && order.Owner == user.ClientId()
             ? order
             : null;
 
     private static ProblemHttpResult OrderNotFound(string id) =>
         Problems.Problem(StatusCodes.Status404NotFound, OrderProblems.NotFound, "No such order.", $"You have no order {id}.");
-
-    /// <summary>The calling client: the token subject.</summary>
-    private static string ClientIdOf(ClaimsPrincipal user) =>
-        user.FindFirstValue("sub") ?? user.FindFirstValue(ClaimTypes.NameIdentifier)
-        ?? throw new InvalidOperationException("An authenticated caller without a subject reached an orders endpoint.");
 }

@@ -49,10 +49,11 @@ public static class ApiDocs
 
     internal static IEndpointRouteBuilder MapApiDocs(this IEndpointRouteBuilder app)
     {
-        app.MapOpenApi();
+        // Public, like the docs of any public API; every endpoint it describes is protected on its own.
+        app.MapOpenApi().AllowAnonymous();
         if (app.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>(ReferencePageSetting))
         {
-            app.MapScalarApiReference();
+            app.MapScalarApiReference().AllowAnonymous();
         }
 
         return app;

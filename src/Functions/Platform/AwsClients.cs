@@ -1,5 +1,6 @@
 using Amazon.DynamoDBv2;
 using Amazon.Extensions.NETCore.Setup;
+using Amazon.KeyManagementService;
 using Amazon.SQS;
 
 namespace OrderProcessing.Functions.Platform;
@@ -16,6 +17,7 @@ public static class AwsClients
     {
         services.AddSingleton(sp => OptionsFor(sp.GetRequiredService<IConfiguration>(), "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>());
         services.AddSingleton(sp => OptionsFor(sp.GetRequiredService<IConfiguration>(), "SQS").CreateServiceClient<IAmazonSQS>());
+        services.AddSingleton(sp => OptionsFor(sp.GetRequiredService<IConfiguration>(), "KMS").CreateServiceClient<IAmazonKeyManagementService>());
         return services;
     }
 

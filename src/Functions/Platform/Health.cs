@@ -53,12 +53,12 @@ public static class Health
         {
             Predicate = _ => false,
             ResponseWriter = WriteAsync,
-        }).ExcludeFromDescription();
+        }).AllowAnonymous().ExcludeFromDescription();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
             ResponseWriter = WriteAsync,
-        }).ExcludeFromDescription();
+        }).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 

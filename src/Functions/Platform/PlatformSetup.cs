@@ -5,7 +5,10 @@ internal static class PlatformSetup
 {
     public static WebApplicationBuilder AddPlatform(this WebApplicationBuilder builder)
     {
+        builder.AddJsonLogging();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<InvocationContext>();
+        builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton<ResourceNames>();
         builder.Services.AddAwsClients();
         builder.Services.AddProblems();
@@ -16,6 +19,7 @@ internal static class PlatformSetup
 
     public static WebApplication UsePlatform(this WebApplication app)
     {
+        app.UseInvocationContext();
         app.UseCorrelation();
         app.UseProblems();
         return app;

@@ -22,28 +22,34 @@ public static class ProductsEndpoints
 
     public static IEndpointRouteBuilder MapProducts(this IEndpointRouteBuilder app)
     {
-        var catalogue = app.MapGroup("").WithTags("Products").RequireAuthorization(Scopes.ProductsRead);
+        var catalogue = app.MapGroup("").WithTags("Products").RequireAuthorization(Scopes.ProductsRead)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         catalogue.MapGet("/products", ListProductsAsync)
             .WithName("ListProducts").WithSummary("Lists the catalogue, a page at a time.")
             .WithResponseExample(200, ProductExamples.Page);
         catalogue.MapGet("/products/{id}", GetProductAsync)
             .WithName("GetProduct").WithSummary("A product with its price, currency and stock on hand.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithResponseExample(200, ProductExamples.Product);
         catalogue.MapPost("/check-availability", CheckAvailabilityAsync)
             .WithName("CheckAvailability").WithSummary("Whether every item can be had now; reserves nothing.")
             .WithRequestExample(ProductExamples.AvailabilityRequest)
             .WithResponseExample(200, ProductExamples.AvailabilityResponse);
 
-        var admin = app.MapGroup("/admin/products").WithTags("Admin").RequireAuthorization(Scopes.Admin);
+        var admin = app.MapGroup("/admin/products").WithTags("Admin").RequireAuthorization(Scopes.Admin)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         admin.MapPost("", CreateProductAsync)
             .WithName("CreateProduct").WithSummary("Adds a product to the catalogue; the server picks its id.")
             .WithRequestExample(ProductExamples.NewProduct)
             .WithResponseExample(201, ProductExamples.Product);
         admin.MapPut("/{id}", UpdateProductAsync)
             .WithName("UpdateProduct").WithSummary("Changes a product's name, description, price and currency.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithRequestExample("""{"name": "Mechanical keyboard", "description": "Tenkeyless, red switches.", "price": 84.90, "currency": "EUR"}""")
             .WithResponseExample(200, ProductExamples.Product);
         admin.MapPut("/{id}/stock", SetStockAsync)
             .WithName("SetProductStock").WithSummary("Sets the stock on hand, as counted.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithRequestExample("""{"stock": 25}""")
             .WithResponseExample(200, ProductExamples.Product);
         return app;

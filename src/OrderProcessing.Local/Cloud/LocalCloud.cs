@@ -16,6 +16,9 @@ public sealed record LocalCloudOptions
 
     /// <summary>An endpoint serving every AWS service (LocalStack, real AWS); when set, nothing is started.</summary>
     public string? EndpointUrl { get; init; }
+
+    /// <summary>Told of each emulator as it starts and answers (the local host prints these lines).</summary>
+    public Action<string>? Progress { get; init; }
 }
 
 /// <summary>
@@ -99,8 +102,8 @@ public sealed class LocalCloud : IAsyncDisposable
         var cloud = new LocalCloud(plan.DynamoDb.Endpoint, plan.Sqs.Endpoint, external: false, emulatorCredentials: true);
         try
         {
-            await cloud.StartEmulatorAsync(plan.DynamoDb, options.StartTimeout, cancellationToken);
-            await cloud.StartEmulatorAsync(plan.Sqs, options.StartTimeout, cancellationToken);
+            await cloud.StartEmulatorAsync(plan.DynamoDb, options, cancellationToken);
+            await cloud.StartEmulatorAsync(plan.Sqs, options, cancellationToken);
             return cloud;
         }
         catch
@@ -174,16 +177,19 @@ public sealed class LocalCloud : IAsyncDisposable
             new EmulatorPlan(SqsName, sqs, new Uri($"http://localhost:{sqsPort}"), "AmazonSQS.ListQueues"));
     }
 
-    private async Task StartEmulatorAsync(EmulatorPlan plan, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task StartEmulatorAsync(EmulatorPlan plan, LocalCloudOptions options, CancellationToken cancellationToken)
     {
         if (FreePort.IsTaken(plan.Endpoint.Port))
         {
             throw new SetupException($"Port {plan.Endpoint.Port} for {plan.Name} is already in use; stop what holds it and start again.");
         }
 
+        var clock = Stopwatch.StartNew();
         var emulator = EmulatorProcess.Start(plan.Name, plan.StartInfo, plan.Endpoint);
         _emulators.Add(emulator);
-        await emulator.WaitUntilReadyAsync((http, endpoint, ct) => ProbeAsync(http, endpoint, plan.ProbeTarget, ct), timeout, cancellationToken);
+        options.Progress?.Invoke($"{plan.Name} started (pid {emulator.ProcessId}), waiting for {plan.Endpoint}");
+        await emulator.WaitUntilReadyAsync((http, endpoint, ct) => ProbeAsync(http, endpoint, plan.ProbeTarget, ct), options.StartTimeout, cancellationToken);
+        options.Progress?.Invoke($"{plan.Name} answered after {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
     }
 
     /// <summary>Both emulators speak the AWS JSON protocol; a list call answering 200 means ready.</summary>

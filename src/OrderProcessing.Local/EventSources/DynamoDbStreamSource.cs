@@ -141,13 +141,13 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
                     ["Limit"] = Math.Max(1, Math.Min(1000, _settings.BatchSize - shard.Pending.Count)),
                 }, stopping);
             }
-            catch (InvalidOperationException e) when (e.Message.Contains("TrimmedDataAccessException", StringComparison.Ordinal)
-                                                       || e.Message.Contains("ExpiredIteratorException", StringComparison.Ordinal))
+            catch (StreamsApiException e) when (e.ErrorType.EndsWith("TrimmedDataAccessException", StringComparison.Ordinal)
+                                                || e.ErrorType.EndsWith("ExpiredIteratorException", StringComparison.Ordinal))
             {
-                // The iterator no longer points into the shard. DynamoDB Local does this to an iterator taken before a
-                // transaction that writes to several tables (its sequence numbers are shared by every table); on AWS
-                // it means the iterator expired or its records aged out. Go on from the last record read.
-                await ReacquireIteratorAsync(shard, stopping);
+                // An iterator taken on a shard that was still empty (DynamoDB Local), or one left unused for 15 minutes:
+                // take a new one after the last record read.
+                shard.Iterator = await IteratorAsync(shard.ShardId, shard.LastSequenceNumber is null ? "TRIM_HORIZON" : "AFTER_SEQUENCE_NUMBER",
+                    shard.LastSequenceNumber, stopping);
                 return true;
             }
 
@@ -294,27 +294,6 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
         await _sqs.SendMessageAsync(_settings.OnFailureQueueUrl, metadata.ToJsonString(), stopping);
     }
 
-    private async Task ReacquireIteratorAsync(ShardState shard, CancellationToken cancellationToken)
-    {
-        var request = new JsonObject { ["StreamArn"] = _streamArn, ["ShardId"] = shard.ShardId };
-        if (shard.LastSequenceNumber is { } last)
-        {
-            request["ShardIteratorType"] = "AFTER_SEQUENCE_NUMBER";
-            request["SequenceNumber"] = last;
-        }
-        else
-        {
-            request["ShardIteratorType"] = "TRIM_HORIZON";
-        }
-
-        shard.Iterator = (await CallAsync("GetShardIterator", request, cancellationToken))["ShardIterator"]?.GetValue<string>();
-        if (_logger.IsEnabled(LogLevel.Information))
-        {
-            _logger.LogInformation("Shard {ShardId} of {StreamArn}: iterator re-taken after {Sequence}", shard.ShardId, _streamArn,
-                shard.LastSequenceNumber ?? "the trim horizon");
-        }
-    }
-
     private async Task RefreshShardsAsync(bool initial, CancellationToken cancellationToken)
     {
         string? exclusiveStart = null;
@@ -343,18 +322,24 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
                     continue;
                 }
 
-                var iterator = (await CallAsync("GetShardIterator", new JsonObject
-                {
-                    ["StreamArn"] = _streamArn,
-                    ["ShardId"] = id,
-                    ["ShardIteratorType"] = latest ? "LATEST" : "TRIM_HORIZON",
-                }, cancellationToken))["ShardIterator"]?.GetValue<string>();
+                var iterator = await IteratorAsync(id, latest ? "LATEST" : "TRIM_HORIZON", null, cancellationToken);
                 _shards[id] = new ShardState(id, shard["ParentShardId"]?.GetValue<string>(), _settings.BatchSize) { Iterator = iterator };
             }
 
             exclusiveStart = description?["LastEvaluatedShardId"]?.GetValue<string>();
         }
         while (exclusiveStart is not null);
+    }
+
+    private async Task<string?> IteratorAsync(string shardId, string type, string? sequenceNumber, CancellationToken cancellationToken)
+    {
+        var request = new JsonObject { ["StreamArn"] = _streamArn, ["ShardId"] = shardId, ["ShardIteratorType"] = type };
+        if (sequenceNumber is not null)
+        {
+            request["SequenceNumber"] = sequenceNumber;
+        }
+
+        return (await CallAsync("GetShardIterator", request, cancellationToken))["ShardIterator"]?.GetValue<string>();
     }
 
     private async Task<JsonNode> CallAsync(string operation, JsonObject body, CancellationToken cancellationToken)
@@ -369,7 +354,8 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            throw new InvalidOperationException($"DynamoDB Streams {operation} answered {(int)response.StatusCode}: {text}");
+            var type = JsonNode.Parse(text)?["__type"]?.GetValue<string>() ?? "";
+            throw new StreamsApiException(type, $"DynamoDB Streams {operation} answered {(int)response.StatusCode}: {text}");
         }
 
         return JsonNode.Parse(text) ?? new JsonObject();
@@ -398,9 +384,6 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
 
         public string? Iterator { get; set; }
 
-        /// <summary>The sequence number of the last record read, to go on from when the iterator is lost.</summary>
-        public string? LastSequenceNumber { get; set; }
-
         public List<JsonObject> Pending { get; } = [];
 
         public int BatchSize { get; set; } = batchSize;
@@ -410,7 +393,15 @@ public sealed class DynamoDbStreamSource : IAsyncDisposable
         public DateTime RetryAt { get; set; }
 
         public DateTime NextReadAt { get; set; }
+
+        public string? LastSequenceNumber { get; set; }
     }
+}
+
+/// <summary>An error answer of the DynamoDB Streams API, with its error type.</summary>
+public sealed class StreamsApiException(string errorType, string message) : InvalidOperationException(message)
+{
+    public string ErrorType { get; } = errorType;
 }
 
 /// <summary>A DynamoDB event source of a function in template.yaml, as Lambda would apply it.</summary>

@@ -48,6 +48,7 @@ public sealed class DeliveryPipeline : IAsyncDisposable
 {
     public const string WebhookSecret = "test-carrier-secret";
 
+    private readonly Lazy<Task<TestClient>> _customer;
     private StreamEventSources? _streams;
     private HttpClient? _events;
 
@@ -59,6 +60,7 @@ public sealed class DeliveryPipeline : IAsyncDisposable
         Parameters = parameters;
         Dynamo = cloud.CreateDynamoDbClient();
         Sqs = cloud.CreateSqsClient();
+        _customer = new Lazy<Task<TestClient>>(CustomerAsync);
     }
 
     public CloudFixture Cloud { get; }
@@ -123,11 +125,11 @@ public sealed class DeliveryPipeline : IAsyncDisposable
             new SqsSourceOptions { VisibilityTimeout = options.VisibilityTimeout }, loggers);
     }
 
-    /// <summary>A customer app of its own.</summary>
-    public HttpClient Customer(string? clientId = null) =>
-        TemporaryTestAuth.CreateClientFor(App, clientId ?? $"client-{Guid.NewGuid():N}", Scopes.Customer);
+    /// <summary>A customer app of its own: a registered OAuth client with a real token for the customer scopes.</summary>
+    public Task<TestClient> CustomerAsync() => App.CreateClientAsync(Scopes.Customer);
 
-    public HttpClient Admin() => TemporaryTestAuth.CreateClientFor(App, "ops-console", [Scopes.Admin]);
+    /// <summary>An operator's client with the admin scope.</summary>
+    public Task<TestClient> AdminAsync() => App.CreateClientAsync([Scopes.Admin]);
 
     /// <summary>Places an order for a new product through POST /orders, with the given correlation id.</summary>
     public async Task<Order> PlaceOrderAsync(string? correlationId = null)
@@ -135,13 +137,13 @@ public sealed class DeliveryPipeline : IAsyncDisposable
         var productId = $"p-{Guid.NewGuid():N}";
         var now = DateTimeOffset.UtcNow;
         await Dynamo.PutItemAsync(Stack.Tables["ProductsTable"], ProductStore.ToItem(new Product(productId, "Parcel", null, 5m, "EUR", 10, now, now)));
-        using var client = Customer();
+        var client = await _customer.Value;
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/orders", UriKind.Relative))
         {
             Content = new StringContent(Orders.OrderingStack.OrderBody([(productId, 1)]), Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("X-Correlation-Id", correlationId ?? $"test-{Guid.NewGuid():N}");
-        using var response = await client.SendAsync(request);
+        using var response = await client.Http.SendAsync(request);
         Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<Order>(Orders.OrderingStack.Json))!;
     }
@@ -266,6 +268,11 @@ public sealed class DeliveryPipeline : IAsyncDisposable
         }
 
         _events?.Dispose();
+        if (_customer.IsValueCreated)
+        {
+            (await _customer.Value).Dispose();
+        }
+
         await App.DisposeAsync();
         Dynamo.Dispose();
         Sqs.Dispose();

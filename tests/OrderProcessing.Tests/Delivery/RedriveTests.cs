@@ -22,9 +22,9 @@ public sealed class RedriveTests(CloudFixture cloud)
         await pipeline.SendAsync("DeliveryStatusQueue", DeliveryPipeline.StatusChange(orderId, DeliveryStatus.Shipped), orderId, "corr-redrive");
         await Eventually.HoldsAsync(async () => await pipeline.VisibleMessagesAsync("DeliveryStatusDlq") == 1, TimeSpan.FromSeconds(60));
         await AddOrderAsync(pipeline, orderId);
-        using var admin = pipeline.Admin();
+        using var admin = await pipeline.AdminAsync();
 
-        using var response = await admin.PostAsync(new Uri("/admin/dlq/delivery-status/redrive", UriKind.Relative), null);
+        using var response = await admin.Http.PostAsync(new Uri("/admin/dlq/delivery-status/redrive", UriKind.Relative), null);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var result = await response.Content.ReadFromJsonAsync<RedriveResult>(Orders.OrderingStack.Json);
@@ -38,13 +38,16 @@ public sealed class RedriveTests(CloudFixture cloud)
     public async Task Redrive_needs_the_admin_scope_and_a_known_queue()
     {
         await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { EventSources = false });
-        using var customer = pipeline.Customer();
-        using var admin = pipeline.Admin();
+        using var customer = await pipeline.CustomerAsync();
+        using var admin = await pipeline.AdminAsync();
+        using var anonymous = pipeline.App.CreateClient();
 
-        using var forbidden = await customer.PostAsync(new Uri("/admin/dlq/order-events/redrive", UriKind.Relative), null);
-        using var unknown = await admin.PostAsync(new Uri("/admin/dlq/order-updates/redrive", UriKind.Relative), null);
-        using var empty = await admin.PostAsync(new Uri("/admin/dlq/carrier-events/redrive", UriKind.Relative), null);
+        using var unauthenticated = await anonymous.PostAsync(new Uri("/admin/dlq/order-events/redrive", UriKind.Relative), null);
+        using var forbidden = await customer.Http.PostAsync(new Uri("/admin/dlq/order-events/redrive", UriKind.Relative), null);
+        using var unknown = await admin.Http.PostAsync(new Uri("/admin/dlq/order-updates/redrive", UriKind.Relative), null);
+        using var empty = await admin.Http.PostAsync(new Uri("/admin/dlq/carrier-events/redrive", UriKind.Relative), null);
 
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         using var problem = JsonDocument.Parse(await unknown.Content.ReadAsStringAsync());

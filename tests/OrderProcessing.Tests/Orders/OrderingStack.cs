@@ -41,13 +41,14 @@ public sealed class OrderingStack(CloudFixture cloud) : IAsyncLifetime
         App = new AppFactory(cloud, Stack);
     }
 
-    /// <summary>A new customer app: its own client id, the customer scopes.</summary>
-    public HttpClient Customer(string? clientId = null) =>
-        TemporaryTestAuth.CreateClientFor(App, clientId ?? $"client-{Guid.NewGuid():N}", Scopes.Customer);
+    /// <summary>A newly registered customer app (its own client id, the customer scopes) with a real bearer token.</summary>
+    public async Task<HttpClient> CustomerAsync(string? clientId = null) =>
+        (await App.CreateClientAsync(Scopes.Customer, clientId ?? $"client-{Guid.NewGuid():N}")).Http;
 
-    public HttpClient Caller(string clientId, params string[] scopes) => TemporaryTestAuth.CreateClientFor(App, clientId, scopes);
+    /// <summary>A newly registered client with exactly these scopes.</summary>
+    public async Task<HttpClient> CallerAsync(string clientId, params string[] scopes) => (await App.CreateClientAsync(scopes, clientId)).Http;
 
-    public HttpClient Admin() => TemporaryTestAuth.CreateClientFor(App, "admin-console", [Scopes.Admin, Scopes.ProductsRead]);
+    public Task<HttpClient> AdminAsync() => CallerAsync($"admin-{Guid.NewGuid():N}", Scopes.Admin, Scopes.ProductsRead);
 
     /// <summary>A product straight into the table, with a unique id.</summary>
     public async Task<string> AddProductAsync(int stock, decimal price = 10m, string currency = "EUR", string? name = null)

@@ -12,7 +12,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
         var keyboard = await stack.AddProductAsync(stock: 5, price: 12.50m);
         var cable = await stack.AddProductAsync(stock: 3, price: 2.00m);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = stack.Customer(clientId);
+        using var client = await stack.CustomerAsync(clientId);
         client.DefaultRequestHeaders.Add("X-Correlation-Id", "checkout-42");
 
         using var response = await PostAsync(client, "/orders", OrderBody([(keyboard, 2), (cable, 3)], "PO-7"));
@@ -43,7 +43,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
         var plenty = await stack.AddProductAsync(stock: 5);
         var scarce = await stack.AddProductAsync(stock: 1);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = stack.Customer(clientId);
+        using var client = await stack.CustomerAsync(clientId);
 
         using var response = await PostAsync(client, "/orders", OrderBody([(plenty, 2), (scarce, 2)]));
 
@@ -65,7 +65,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
     {
         var known = await stack.AddProductAsync(stock: 5);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = stack.Customer(clientId);
+        using var client = await stack.CustomerAsync(clientId);
 
         using var response = await PostAsync(client, "/orders", OrderBody([(known, 1), ("no-such-product", 1)]));
 
@@ -80,7 +80,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
     public async Task Fifty_parallel_orders_for_the_last_unit_give_exactly_one_order()
     {
         var last = await stack.AddProductAsync(stock: 1);
-        var clients = Enumerable.Range(0, 50).Select(_ => stack.Customer()).ToList();
+        var clients = (await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => stack.CustomerAsync()))).ToList();
 
         var responses = await Task.WhenAll(clients.Select(c => PostAsync(c, "/orders", OrderBody([(last, 1)]))));
 
@@ -107,7 +107,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
     {
         var product = await stack.AddProductAsync(stock: 5);
         var clientId = $"client-{Guid.NewGuid():N}";
-        using var client = stack.Customer(clientId);
+        using var client = await stack.CustomerAsync(clientId);
         var body = $$"""
             {"items":[{"productId":"{{product}}","quantity":0},{"productId":"{{product}}","quantity":1001,"gift":true}],
              "shippingAddress":{"name":"Ada","line1":"{{new string('x', 201)}}","postalCode":"1","country":"gb","floor":3},
@@ -132,7 +132,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
     [Fact]
     public async Task Order_needs_between_one_and_fifty_lines_and_a_shipping_address()
     {
-        using var client = stack.Customer();
+        using var client = await stack.CustomerAsync();
         using var empty = await PostAsync(client, "/orders", """{"items":[]}""");
         using var tooMany = await PostAsync(client, "/orders", OrderBody(Enumerable.Range(0, 51).Select(i => ($"p{i}", 1))));
 
@@ -147,7 +147,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
     public async Task Placing_an_order_needs_the_orders_write_scope()
     {
         var product = await stack.AddProductAsync(stock: 5);
-        using var reader = stack.Caller($"client-{Guid.NewGuid():N}", "orders:read", "products:read");
+        using var reader = await stack.CallerAsync($"client-{Guid.NewGuid():N}", "orders:read", "products:read");
 
         using var response = await PostAsync(reader, "/orders", OrderBody([(product, 1)]));
 

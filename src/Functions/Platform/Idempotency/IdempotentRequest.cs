@@ -36,6 +36,7 @@ public static class IdempotentRequest
             switch (decision)
             {
                 case IdempotencyDecision.Replay replay:
+                    http.RequestServices.GetRequiredService<Metrics>().Count(Metrics.IdempotentReplays);
                     return replay.Response.ToResult(replayed: true);
                 case IdempotencyDecision.PayloadMismatch:
                     return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused",

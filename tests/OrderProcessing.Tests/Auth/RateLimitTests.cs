@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Net;
+using Amazon.DynamoDBv2.Model;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using OrderProcessing.Functions.Auth;
+
+namespace OrderProcessing.Tests.Auth;
+
+public sealed class RateLimitTests(CloudFixture cloud)
+{
+    [Fact]
+    public async Task Burst_over_the_limit_from_two_instances_sharing_the_tables_is_429_at_the_right_count_with_headers()
+    {
+        // Both instances share one clock pinned 100 s into a one-hour window, so the window cannot roll over mid-test.
+        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 3600 * 3600 + 100);
+        var time = new FakeTimeProvider(start);
+        var stack = await cloud.ProvisionAsync("ratelimit");
+        await using var firstFactory = new AppFactory(cloud, stack);
+        await using var secondFactory = new AppFactory(cloud, stack, new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = firstFactory.SigningKeyDirectory });
+        await using var first = firstFactory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(time)));
+        await using var second = secondFactory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(time)));
+        using var client = await first.CreateClientAsync([Scopes.Admin], rateLimit: new RateLimit(5, 3600));
+        using var onFirst = first.CreateClient(client.AccessToken);
+        using var onSecond = second.CreateClient(client.AccessToken);
+        var path = new Uri($"/admin/clients/{client.ClientId}", UriKind.Relative);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => (i % 2 == 0 ? onFirst : onSecond).GetAsync(path)));
+
+        Assert.Equal(5, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(7, responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests));
+        Assert.All(responses, r =>
+        {
+            Assert.Equal("5", Header(r, "RateLimit-Limit"));
+            Assert.Equal("3500", Header(r, "RateLimit-Reset"));
+        });
+        Assert.Equal(["0", "1", "2", "3", "4"], responses.Where(r => r.IsSuccessStatusCode).Select(r => Header(r, "RateLimit-Remaining")).Order());
+        Assert.All(responses.Where(r => !r.IsSuccessStatusCode), r =>
+        {
+            Assert.Equal("0", Header(r, "RateLimit-Remaining"));
+            Assert.Equal(TimeSpan.FromSeconds(3500), r.Headers.RetryAfter?.Delta);
+            Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+        });
+
+        using var dynamo = cloud.CreateDynamoDbClient();
+        var counter = (await dynamo.GetItemAsync(stack.Tables["RateLimitsTable"], new()
+        {
+            ["pk"] = new AttributeValue { S = string.Create(CultureInfo.InvariantCulture, $"rate#{client.ClientId}#3600#{start.ToUnixTimeSeconds() - 100}") },
+        })).Item;
+        Assert.True(int.Parse(counter["count"].N, CultureInfo.InvariantCulture) >= 6);
+
+        time.Advance(TimeSpan.FromSeconds(3500));
+        using var token = await first.RequestTokenAsync(client.ClientId, client.Secret);
+        using var renewed = second.CreateClient(token.RootElement.GetProperty("access_token").GetString()!);
+        using var nextWindow = await renewed.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, nextWindow.StatusCode);
+        Assert.Equal("4", Header(nextWindow, "RateLimit-Remaining"));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Unauthenticated_and_public_requests_are_not_rate_limited_per_client()
+    {
+        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("ratelimit-public"));
+        using var http = app.CreateClient();
+
+        using var response = await http.GetAsync(new Uri("/.well-known/jwks.json", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("RateLimit-Limit"));
+    }
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.Single() : "(missing)";
+}

@@ -46,7 +46,7 @@ public sealed class LoggingOrderStatusNotifier(ILogger<LoggingOrderStatusNotifie
     }
 }
 
-internal static partial class NotificationsLog
+internal static partial class OrderStatusNotificationsLog
 {
     [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} of {Owner}: {PreviousStatus} -> {Status} (not pushed: no WebSocket notifier registered)")]
     public static partial void OrderStatusNotification(this ILogger logger, string orderId, string owner, OrderStatus? previousStatus, OrderStatus status);

@@ -1,4 +1,6 @@
 using OrderProcessing.Functions.Auth;
+using OrderProcessing.Functions.DeadLetters;
+using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Functions.Events;
 using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Orders;
@@ -20,7 +22,9 @@ public static class OrderProcessingApp
         builder.Services.AddEvents();
         builder.Services.AddProducts();
         builder.Services.AddOrders();
+        builder.Services.AddDelivery();
         builder.Services.AddNotifications();
+        builder.Services.AddDeadLetters();
         return builder;
     }
 
@@ -34,6 +38,8 @@ public static class OrderProcessingApp
         app.MapEvents();
         app.MapProducts();
         app.MapOrders();
+        app.MapDelivery();
+        app.MapDeadLetters();
         return app;
     }
 }

@@ -45,6 +45,12 @@ public sealed record LocalHostOptions
     /// <summary>Play Lambda's event source mappings (the Orders stream → /events).</summary>
     public bool StartEventSources { get; init; } = true;
 
+    /// <summary>Template parameter values other than the defaults, as `sam deploy --parameter-overrides` gives them.</summary>
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Receive SQS messages with this visibility timeout instead of each queue's own (tests shorten it).</summary>
+    public TimeSpan? QueueVisibilityTimeout { get; init; }
+
     /// <summary>Told what is happening during start-up.</summary>
     public Action<string>? Progress { get; init; }
 
@@ -84,6 +90,9 @@ public sealed class LocalHost : IAsyncDisposable
     /// <summary>The event source mappings being played (null when not started).</summary>
     public StreamEventSources? EventSources { get; private set; }
 
+    /// <summary>The SQS event source mappings being played (null when not started).</summary>
+    public SqsEventSources? QueueSources { get; private set; }
+
     private HttpClient? _eventClient;
 
     public LocalCloud Cloud { get; }
@@ -121,7 +130,7 @@ public sealed class LocalHost : IAsyncDisposable
 
         try
         {
-            var stack = await ProvisionAsync(cloud, template, options.StackName, cancellationToken);
+            var stack = await ProvisionAsync(cloud, template, options.StackName, options.Parameters, cancellationToken);
             options.Progress?.Invoke($"Provisioned {stack.Tables.Count} tables and {stack.Queues.Count} queues from {options.TemplatePath}");
             if (options.SeedDemoData)
             {
@@ -153,7 +162,7 @@ public sealed class LocalHost : IAsyncDisposable
                 var host = new LocalHost(cloud, stack, gateway, app, clients, clock.Elapsed) { _ownsCloud = options.Cloud is null };
                 if (options.StartEventSources)
                 {
-                    await host.StartEventSourcesAsync(template, cancellationToken);
+                    await host.StartEventSourcesAsync(template, options, cancellationToken);
                 }
 
                 return host;
@@ -176,14 +185,33 @@ public sealed class LocalHost : IAsyncDisposable
     }
 
     /// <summary>Creates the template's tables and queues on the given cloud.</summary>
+    public static Task<ProvisionedStack> ProvisionAsync(LocalCloud cloud, SamTemplate template, string stackName,
+        CancellationToken cancellationToken = default) =>
+        ProvisionAsync(cloud, template, stackName, new Dictionary<string, string>(), cancellationToken);
+
+    /// <summary>Creates the template's tables and queues on the given cloud, with parameter values other than the defaults.</summary>
     public static async Task<ProvisionedStack> ProvisionAsync(LocalCloud cloud, SamTemplate template, string stackName,
-        CancellationToken cancellationToken = default)
+        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken = default)
     {
         var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
         using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
         using var sqs = AwsClients.OptionsFor(settings, "SQS").CreateServiceClient<IAmazonSQS>();
-        var context = new StackContext(stackName, LocalCloud.Region, "000000000000", template.ParameterDefaults);
+        var context = new StackContext(stackName, LocalCloud.Region, "000000000000", ParameterValues(template, parameters));
         return await new Provisioner(dynamo, sqs).ProvisionAsync(template, context, cancellationToken);
+    }
+
+    /// <summary>The template's parameter defaults with the given values over them.</summary>
+    public static IReadOnlyDictionary<string, string> ParameterValues(SamTemplate template, IReadOnlyDictionary<string, string> overrides)
+    {
+        var values = template.ParameterDefaults.ToDictionary(StringComparer.Ordinal);
+        foreach (var (name, value) in overrides)
+        {
+            values[name] = values.ContainsKey(name)
+                ? value
+                : throw new SetupException($"template.yaml has no parameter {name}; it has {string.Join(", ", values.Keys)}.");
+        }
+
+        return values;
     }
 
     /// <summary>The demo catalogue; products already there are left alone.</summary>
@@ -194,11 +222,13 @@ public sealed class LocalHost : IAsyncDisposable
         await DemoCatalogue.SeedAsync(dynamo, stack.Tables["ProductsTable"], TimeProvider.System, cancellationToken);
     }
 
-    private async Task StartEventSourcesAsync(SamTemplate template, CancellationToken cancellationToken)
+    private async Task StartEventSourcesAsync(SamTemplate template, LocalHostOptions options, CancellationToken cancellationToken)
     {
         _eventClient = new HttpClient { BaseAddress = Urls[0], Timeout = TimeSpan.FromSeconds(60) };
-        EventSources = await StreamEventSources.StartAsync(template, Cloud, Stack, _eventClient,
-            App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), cancellationToken);
+        var loggers = App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>();
+        EventSources = await StreamEventSources.StartAsync(template, Cloud, Stack, _eventClient, loggers, cancellationToken);
+        QueueSources = SqsEventSources.Start(template, Stack, ParameterValues(template, options.Parameters), Cloud, _eventClient,
+            new SqsSourceOptions { VisibilityTimeout = options.QueueVisibilityTimeout }, loggers);
     }
 
     /// <summary>The route keys of the template's WebSocket API, besides the ones every API has.</summary>
@@ -249,6 +279,11 @@ public sealed class LocalHost : IAsyncDisposable
     {
         try
         {
+            if (QueueSources is not null)
+            {
+                await QueueSources.DisposeAsync();
+            }
+
             if (EventSources is not null)
             {
                 await EventSources.DisposeAsync();

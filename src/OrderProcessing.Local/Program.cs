@@ -10,6 +10,12 @@ internal static class LocalHostProgram
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == Redrive.RedriveCommand.Name)
+        {
+            return await Redrive.RedriveCommand.RunAsync(args[1..], CommandLine.FindRepositoryRoot(),
+                new ConfigurationBuilder().AddEnvironmentVariables().Build(), Console.Out);
+        }
+
         var options = CommandLine.Parse(args);
         if (options is null)
         {
@@ -79,6 +85,7 @@ internal static class CommandLine
         var stackName = "orderprocessing-local";
         var webSocketUrl = "http://localhost:5001";
         var timeout = TimeSpan.FromSeconds(60);
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -104,6 +111,10 @@ internal static class CommandLine
                     timeout = TimeSpan.FromSeconds(seconds);
                     i++;
                     break;
+                case "--parameter" when value is not null && value.IndexOf('=', StringComparison.Ordinal) > 0:
+                    parameters[value[..value.IndexOf('=', StringComparison.Ordinal)]] = value[(value.IndexOf('=', StringComparison.Ordinal) + 1)..];
+                    i++;
+                    break;
                 case "-h" or "--help":
                     Console.WriteLine("""
                         Usage: dotnet run --project src/OrderProcessing.Local [-- options]
@@ -112,6 +123,8 @@ internal static class CommandLine
                           --stack-name NAME        prefix of every table and queue (default orderprocessing-local)
                           --repository DIR         repository root holding template.yaml and localstack/
                           --emulator-timeout SECS  how long an emulator may take to answer (default 60)
+                          --parameter NAME=VALUE   a template parameter other than its default, e.g. CarrierPickupDelaySeconds=0
+                        Or: redrive <queue> --stack-name NAME --sqs-endpoint URL   (moves a DLQ's messages back; see redrive --help)
                         AWS_ENDPOINT_URL, when set, is used for every AWS service and no emulator is started.
                         """);
                     return null;
@@ -128,12 +141,13 @@ internal static class CommandLine
             WebSocketUrl = webSocketUrl,
             StackName = stackName,
             EmulatorTimeout = timeout,
+            Parameters = parameters,
             Progress = line => Console.WriteLine($"  {line}"),
         };
     }
 
     /// <summary>The nearest folder holding template.yaml, from the working directory or the program's own.</summary>
-    private static string FindRepositoryRoot()
+    internal static string FindRepositoryRoot()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
@@ -179,6 +193,13 @@ internal static class Banner
         if (host.EventSources is { } sources)
         {
             Console.WriteLine($"  Event sources   {sources.Sources.Count} DynamoDB stream mapping(s) posting to {api}/events");
+        }
+
+        if (host.QueueSources is { } queues)
+        {
+            Console.WriteLine($"  Queue sources   {string.Join(", ", queues.Sources.Select(q => $"{q.Queue.Name} -> {q.Settings.FunctionLogicalId}"))}");
+            Console.WriteLine($"  DLQ redrive     dotnet run --project src/OrderProcessing.Local -- redrive <order-events|delivery-status|carrier-events>"
+                + $" --stack-name {host.Stack.StackName} --sqs-endpoint {host.Cloud.SqsEndpoint}");
         }
 
         Console.WriteLine($"  Token endpoint  {api}/oauth/token (JWKS {api}/.well-known/jwks.json)");

@@ -10,6 +10,7 @@ public static class NotificationsSetup
         services.AddApiGatewayManagement();
         services.AddSingleton<ConnectionStore>();
         services.AddTransient<OrderNotifier>();
+        services.AddTransient<IOrderStatusNotifier, WebSocketOrderStatusNotifier>();
         services.AddWebSocketRouteHandler<ConnectRoute>("$connect");
         services.AddWebSocketRouteHandler<DisconnectRoute>("$disconnect");
         services.AddWebSocketRouteHandler<SubscribeRoute>("subscribe");

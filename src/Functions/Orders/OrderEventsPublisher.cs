@@ -2,6 +2,7 @@ using System.Text.Json;
 using Amazon.SQS;
 using Amazon.SQS.Model;
 using OrderProcessing.Functions.Events;
+using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions.Orders;
@@ -12,8 +13,12 @@ namespace OrderProcessing.Functions.Orders;
 /// order per SendMessageBatch so a queue-side failure cannot reorder an order's events; once a record of an
 /// order fails, the later records of that order are not sent and are reported too. Lambda retries from the
 /// lowest failed sequence number, and the queue drops what it already has by deduplication id.
+/// Changes made through the API (an order placed, an order cancelled) are pushed to the owner's WebSocket
+/// connections here, before their event is sent, so that the push of PENDING_SHIPMENT always precedes the
+/// pushes of what the delivery pipeline does next (the status updater pushes those).
 /// </summary>
-public sealed class OrderEventsPublisher(IAmazonSQS sqs, ResourceNames names, ILogger<OrderEventsPublisher> logger) : IDynamoDbStreamHandler
+public sealed class OrderEventsPublisher(IAmazonSQS sqs, ResourceNames names, IOrderStatusNotifier notifier, ILogger<OrderEventsPublisher> logger)
+    : IDynamoDbStreamHandler
 {
     private const int SendBatchLimit = 10;
 
@@ -73,11 +78,30 @@ public sealed class OrderEventsPublisher(IAmazonSQS sqs, ResourceNames names, IL
                 }
             }
 
+            if (orderEvent.Type is OrderEvent.Created or OrderEvent.CancelledType)
+            {
+                await NotifyAsync(orderEvent, cancellationToken);
+            }
+
             batch.Add((sequenceNumber, orderEvent));
         }
 
         await FlushAsync();
         return BatchResponse.Failed(failed);
+    }
+
+    /// <summary>A failed push never fails the record: the customer sees the status on their next read.</summary>
+    private async Task NotifyAsync(OrderEvent orderEvent, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await notifier.NotifyAsync(new OrderStatusNotification(orderEvent.OrderId, orderEvent.Owner, orderEvent.Status,
+                orderEvent.PreviousStatus, orderEvent.OccurredAt, orderEvent.CorrelationId), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.NotificationFailed(e, orderEvent.OrderId, orderEvent.Status);
+        }
     }
 
     /// <summary>The event a stream record stands for, or null when it stands for none (a removal, a change without a status change).</summary>

@@ -41,13 +41,15 @@ public enum TransitionDecision
 /// <summary>
 /// The order state machine, the one place that knows it:
 /// PENDING_SHIPMENT → SHIPPED → DELIVERED, PENDING_SHIPMENT → CANCELLED, SHIPPED → DELIVERY_FAILED.
+/// Delivery reports may skip the shipping step (a carrier delivers or fails before its pick-up scan reaches us,
+/// or the SHIPPED report arrives late), so PENDING_SHIPMENT → DELIVERED and → DELIVERY_FAILED are forward too.
 /// Transitions only move forward; a stale or repeated one changes nothing and is not an error.
 /// </summary>
 public static class OrderStatusRules
 {
     private static readonly Dictionary<OrderStatus, OrderStatus[]> Allowed = new()
     {
-        [OrderStatus.PendingShipment] = [OrderStatus.Shipped, OrderStatus.Cancelled],
+        [OrderStatus.PendingShipment] = [OrderStatus.Shipped, OrderStatus.Delivered, OrderStatus.DeliveryFailed, OrderStatus.Cancelled],
         [OrderStatus.Shipped] = [OrderStatus.Delivered, OrderStatus.DeliveryFailed],
         [OrderStatus.Delivered] = [],
         [OrderStatus.DeliveryFailed] = [],

@@ -38,6 +38,12 @@ public sealed class SamTemplate
 
     public IEnumerable<TemplateResource> ResourcesOfType(string type) => Resources.Where(r => r.Type == type);
 
+    /// <summary>The Conditions section, by name.</summary>
+    public IReadOnlyDictionary<string, YamlNode> Conditions =>
+        Child(_root, "Conditions") is YamlMappingNode conditions
+            ? conditions.Children.ToDictionary(p => ((YamlScalarNode)p.Key).Value!, p => p.Value)
+            : new Dictionary<string, YamlNode>();
+
     /// <summary>Parameter defaults, as CloudFormation would use them without overrides.</summary>
     public IReadOnlyDictionary<string, string> ParameterDefaults =>
         Child(_root, "Parameters") is YamlMappingNode parameters
@@ -79,4 +85,7 @@ public sealed record TemplateResource(string LogicalId, YamlMappingNode Node)
     public YamlMappingNode Properties => SamTemplate.Child(Node, "Properties") as YamlMappingNode ?? new YamlMappingNode();
 
     public YamlNode? Property(string name) => SamTemplate.Child(Properties, name);
+
+    /// <summary>The name of the condition the resource is created under, if any.</summary>
+    public string? Condition => (SamTemplate.Child(Node, "Condition") as YamlScalarNode)?.Value;
 }

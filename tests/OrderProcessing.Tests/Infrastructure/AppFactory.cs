@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Local.Provisioning;
 
 namespace OrderProcessing.Tests.Infrastructure;
@@ -11,7 +13,8 @@ namespace OrderProcessing.Tests.Infrastructure;
 /// (give two factories the same folder to play two instances of one deployment), and hashes client secrets with
 /// 1,000 PBKDF2 iterations instead of 600,000 so that minting tokens in tests stays fast.
 /// </summary>
-public sealed class AppFactory(CloudFixture cloud, ProvisionedStack stack, IReadOnlyDictionary<string, string?>? settings = null)
+public sealed class AppFactory(CloudFixture cloud, ProvisionedStack stack, IReadOnlyDictionary<string, string?>? settings = null,
+    Action<IServiceCollection>? services = null)
     : WebApplicationFactory<Program>
 {
     private readonly bool _ownsKeyDirectory = settings?.ContainsKey("AUTH_LOCAL_KEY_DIR") != true;
@@ -39,6 +42,11 @@ public sealed class AppFactory(CloudFixture cloud, ProvisionedStack stack, IRead
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
+        }
+
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
         }
     }
 

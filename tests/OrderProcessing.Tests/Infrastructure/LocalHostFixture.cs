@@ -22,7 +22,9 @@ public sealed class LocalHostFixture(CloudFixture cloud, IReadOnlyDictionary<str
     /// <summary>Knobs for the system under test (e.g. the carrier simulator's delays).</summary>
     public static IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
-        ["CARRIER_STEP_DELAY_SECONDS"] = "0",
+        ["CARRIER_PICKUP_DELAY_SECONDS"] = "0",
+        ["CARRIER_TRANSIT_DELAY_SECONDS"] = "0",
+        ["CARRIER_DELIVERY_DELAY_SECONDS"] = "0",
         ["AUTH_SECRET_HASH_ITERATIONS"] = "1000",
     };
 

@@ -17,6 +17,37 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
     public ValueTask DisposeAsync() => _system.DisposeAsync();
 
     [Fact]
+    public async Task Pending_shipped_and_delivered_arrive_in_order_once_each_with_the_requests_correlation_id()
+    {
+        var token = await _system.TokenAsync("demo", "demo-secret");
+        var (_, strangerToken) = await _system.NewCustomerAsync("Stranger shop");
+        using var socket = await _system.ConnectAsync(token);
+        using var stranger = await _system.ConnectAsync(strangerToken);
+        var correlationId = $"e2e-{Guid.NewGuid():N}";
+
+        var orderId = await PlaceOrderAsync(token, correlationId);
+        var frames = new List<JsonDocument>();
+        while (frames.Count < 3 && await socket.ReceiveJsonAsync(TimeSpan.FromSeconds(60)) is { } frame)
+        {
+            frames.Add(frame);
+        }
+
+        var late = await socket.ReceiveJsonAsync(TimeSpan.FromSeconds(2));
+        var strangers = await stranger.ReceiveJsonAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(["PENDING_SHIPMENT", "SHIPPED", "DELIVERED"], frames.Select(f => f.RootElement.GetProperty("status").GetString()));
+        Assert.All(frames, f =>
+        {
+            Assert.Equal("order.status_changed", f.RootElement.GetProperty("type").GetString());
+            Assert.Equal(orderId, f.RootElement.GetProperty("orderId").GetString());
+            Assert.Equal(correlationId, f.RootElement.GetProperty("correlationId").GetString());
+        });
+        Assert.Equal("SHIPPED", frames[2].RootElement.GetProperty("previousStatus").GetString());
+        Assert.Null(late);
+        Assert.Null(strangers);
+    }
+
+    [Fact]
     public async Task A_valid_token_connects_and_the_connection_is_stored_with_its_owner_and_a_two_hour_ttl()
     {
         var token = await _system.TokenAsync("demo", "demo-secret");
@@ -164,9 +195,14 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
         }
     }
 
-    private async Task<string> PlaceOrderAsync(string token)
+    private async Task<string> PlaceOrderAsync(string token, string? correlationId = null)
     {
         using var http = _system.Client(token);
+        if (correlationId is not null)
+        {
+            http.DefaultRequestHeaders.Add("X-Correlation-Id", correlationId);
+        }
+
         using var response = await http.PostAsJsonAsync("/orders", new
         {
             items = new[] { new { productId = "demo-mechanical-keyboard", quantity = 1 } },

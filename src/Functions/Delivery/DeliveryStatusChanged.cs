@@ -1,0 +1,65 @@
+using System.Text.Json;
+using Amazon.SQS;
+using Amazon.SQS.Model;
+using OrderProcessing.Functions.Platform;
+
+namespace OrderProcessing.Functions.Delivery;
+
+/// <summary>
+/// The message on delivery-status-queue.fifo, one per status change of a shipment.
+/// <code>
+/// { "orderId": "...", "shipmentId": "shp-...", "deliveryStatus": "IN_TRANSIT",
+///   "occurredAt": "2026-11-25T09:30:00+00:00", "eventId": "shp-...:IN_TRANSIT", "source": "carrier-webhook" }
+/// </code>
+/// SQS: MessageGroupId = orderId (an order's delivery events in order), MessageDeduplicationId = eventId, message
+/// attributes <c>correlation_id</c> and <c>event_type</c> (String). A shipment reaches each status at most once,
+/// so the event id of a status change is the same however often it is published.
+/// </summary>
+public sealed record DeliveryStatusChanged(
+    string OrderId,
+    string ShipmentId,
+    DeliveryStatus DeliveryStatus,
+    DateTimeOffset OccurredAt,
+    string EventId,
+    string? Source = null)
+{
+    public const string EventType = nameof(DeliveryStatusChanged);
+
+    public static DeliveryStatusChanged For(Shipment shipment, ShipmentChange change) =>
+        new(shipment.OrderId, shipment.ShipmentId, change.Status, change.OccurredAt,
+            ShipmentIds.StatusEventId(shipment.ShipmentId, change.Status), change.Source);
+}
+
+/// <summary>
+/// Publishes shipment status changes to delivery-status-queue.fifo: the queue the delivery service owns,
+/// named by DELIVERY_STATUS_QUEUE_URL (never order-updates-queue.fifo). Publishing the same change again is
+/// harmless: the queue drops it by deduplication id within five minutes, and the status updater ignores it after.
+/// </summary>
+public sealed class DeliveryStatusPublisher(IAmazonSQS sqs, ResourceNames names, ILogger<DeliveryStatusPublisher> logger)
+{
+    /// <summary>The queue's name must say what it carries; a misconfigured URL fails loudly instead of feeding another consumer.</summary>
+    public const string QueueNameSuffix = "delivery-status-queue.fifo";
+
+    public async Task PublishAsync(DeliveryStatusChanged change, string correlationId, CancellationToken cancellationToken)
+    {
+        var queueUrl = names.DeliveryStatusQueueUrl;
+        if (!queueUrl.EndsWith(QueueNameSuffix, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"DELIVERY_STATUS_QUEUE_URL must name a queue ending in {QueueNameSuffix}; it is {queueUrl}.");
+        }
+
+        await sqs.SendMessageAsync(new SendMessageRequest
+        {
+            QueueUrl = queueUrl,
+            MessageBody = JsonSerializer.Serialize(change, DeliveryJson.Default.DeliveryStatusChanged),
+            MessageGroupId = change.OrderId,
+            MessageDeduplicationId = change.EventId,
+            MessageAttributes = new Dictionary<string, MessageAttributeValue>
+            {
+                [Correlation.ItemKey] = new() { DataType = "String", StringValue = correlationId.Length > 0 ? correlationId : "none" },
+                ["event_type"] = new() { DataType = "String", StringValue = DeliveryStatusChanged.EventType },
+            },
+        }, cancellationToken);
+        logger.StatusPublished(change.ShipmentId, change.DeliveryStatus, change.OrderId);
+    }
+}

@@ -1,0 +1,92 @@
+using OrderProcessing.Functions.Platform;
+
+namespace OrderProcessing.Functions.Events;
+
+/// <summary>
+/// A message that can never succeed as it is: not parseable, or about something that does not exist. It is
+/// reported failed like any other, so the queue's redrive policy moves it to the DLQ after maxReceiveCount
+/// receives; it is never dropped as a success.
+/// </summary>
+public sealed class PoisonMessageException(string reason, Exception? inner = null) : Exception(reason, inner);
+
+/// <summary>
+/// Runs an SQS handler message by message with Lambda's partial batch response: each message that throws is
+/// reported in <c>batchItemFailures</c>, the others succeed. On a FIFO queue, once a message of a message group
+/// fails, the later messages of that group in the batch are reported failed without being run, because Lambda
+/// must not let them overtake it. Each message runs in a log scope with its correlation id.
+/// </summary>
+public static class SqsBatch
+{
+    /// <summary>The message attribute that carries the correlation id through every queue.</summary>
+    public const string CorrelationAttribute = Correlation.ItemKey;
+
+    public static async Task<BatchResponse> ProcessAsync(SqsEvent sqsEvent, ILogger logger,
+        Func<SqsMessage, string, CancellationToken, Task> handle, CancellationToken cancellationToken)
+    {
+        var failed = new List<string>();
+        var failedGroups = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var message in sqsEvent.Records)
+        {
+            var correlationId = CorrelationIdOf(message);
+            using var scope = logger.BeginScope(new Dictionary<string, object>
+            {
+                [Correlation.ItemKey] = correlationId,
+                ["message_id"] = message.MessageId,
+            });
+            var group = message.Attributes?.GetValueOrDefault("MessageGroupId");
+            if (group is not null && failedGroups.Contains(group))
+            {
+                logger.HeldBehindFailure(message.MessageId, group);
+                failed.Add(message.MessageId);
+                continue;
+            }
+
+            try
+            {
+                await handle(message, correlationId, cancellationToken);
+                continue;
+            }
+            catch (PoisonMessageException e)
+            {
+                logger.PoisonMessage(e, message.MessageId, correlationId, ReceiveCount(message), e.Message);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                logger.MessageFailed(e, message.MessageId, correlationId, ReceiveCount(message));
+            }
+
+            failed.Add(message.MessageId);
+            if (group is not null)
+            {
+                failedGroups.Add(group);
+            }
+        }
+
+        return BatchResponse.Failed(failed);
+    }
+
+    /// <summary>The correlation id the sender put on the message, or a new one when it carries none usable.</summary>
+    public static string CorrelationIdOf(SqsMessage message) =>
+        message.MessageAttributes?.GetValueOrDefault(CorrelationAttribute)?.StringValue is { } id && Correlation.IsAcceptable(id)
+            ? id
+            : Correlation.NewId();
+
+    private static int ReceiveCount(SqsMessage message) =>
+        int.TryParse(message.Attributes?.GetValueOrDefault("ApproximateReceiveCount"), System.Globalization.CultureInfo.InvariantCulture,
+            out var count) ? count : 0;
+}
+
+internal static partial class SqsBatchLog
+{
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Message {MessageId} (correlation id {CorrelationId}, receive {ReceiveCount}) cannot be processed: {Reason}; reported failed, it goes to the DLQ after the queue's maxReceiveCount")]
+    public static partial void PoisonMessage(this ILogger logger, Exception exception, string messageId, string correlationId, int receiveCount,
+        string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Message {MessageId} (correlation id {CorrelationId}, receive {ReceiveCount}) failed; reported failed, it will be retried")]
+    public static partial void MessageFailed(this ILogger logger, Exception exception, string messageId, string correlationId, int receiveCount);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} held back: an earlier message of group {MessageGroupId} failed in this batch")]
+    public static partial void HeldBehindFailure(this ILogger logger, string messageId, string messageGroupId);
+}

@@ -1,0 +1,143 @@
+using OrderProcessing.Functions.Delivery;
+using OrderProcessing.Functions.Notifications;
+using OrderProcessing.Functions.Orders;
+
+namespace OrderProcessing.Tests.Delivery;
+
+public sealed class DeliveryPipelineTests(CloudFixture cloud)
+{
+    [Fact]
+    public async Task Order_is_shipped_then_delivered_through_real_queues_with_one_correlation_id_end_to_end()
+    {
+        await using var pipeline = await DeliveryPipeline.StartAsync(cloud);
+        var correlationId = $"checkout-{Guid.NewGuid():N}";
+
+        var placed = await pipeline.PlaceOrderAsync(correlationId);
+        var order = await pipeline.WaitForOrderAsync(placed.OrderId, o => o.Status == OrderStatus.Delivered);
+
+        Assert.Equal(
+            [(OrderStatus.PendingShipment, (OrderStatus?)null), (OrderStatus.Shipped, OrderStatus.PendingShipment), (OrderStatus.Delivered, OrderStatus.Shipped)],
+            order.History.Select(h => (h.Status, h.PreviousStatus)));
+        Assert.All(order.History, h => Assert.Equal(correlationId, h.CorrelationId));
+        Assert.Equal(["orders-api", DeliverySources.CarrierSimulator, DeliverySources.CarrierSimulator], order.History.Select(h => h.Source));
+
+        var shipment = Assert.Single(await pipeline.ShipmentsOfAsync(placed.OrderId));
+        Assert.Equal(DeliveryStatus.Delivered, shipment.Status);
+        Assert.Equal(correlationId, shipment.CorrelationId);
+        Assert.Matches("^OP[A-Z2-9]{16}$", shipment.TrackingNumber);
+        Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Shipped, DeliveryStatus.InTransit, DeliveryStatus.Delivered],
+            shipment.History.Select(h => h.Status));
+
+        Assert.Equal([(OrderStatus.Shipped, correlationId), (OrderStatus.Delivered, correlationId)],
+            pipeline.Notifications.For(placed.OrderId).Select(n => (n.Status, n.CorrelationId)));
+        Assert.All(pipeline.Notifications.For(placed.OrderId), n => Assert.Equal(order.Owner, n.Owner));
+
+        // Every log line the delivery pipeline wrote about this order carries the order's correlation id.
+        var lines = pipeline.Logs.Entries.Where(e => e.Category.StartsWith("OrderProcessing.Functions.Delivery", StringComparison.Ordinal)
+                                                     && e.Message.Contains(placed.OrderId, StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(lines);
+        Assert.All(lines, e => Assert.Equal(correlationId, e.Scope.GetValueOrDefault("correlation_id")));
+
+        await Eventually.HoldsAsync(async () =>
+            await pipeline.MessagesInAsync("OrderEventsQueue") + await pipeline.MessagesInAsync("DeliveryStatusQueue")
+            + await pipeline.MessagesInAsync("CarrierEventsQueue") == 0);
+        Assert.Equal(0, await pipeline.MessagesInAsync("OrderEventsDlq") + await pipeline.MessagesInAsync("DeliveryStatusDlq")
+            + await pipeline.MessagesInAsync("CarrierEventsDlq"));
+    }
+
+    [Fact]
+    public async Task Every_message_delivered_twice_still_makes_one_shipment_and_one_history_entry_per_status()
+    {
+        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { DeliverEverythingTwice = true });
+
+        var placed = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => pipeline.PlaceOrderAsync()));
+        foreach (var order in placed)
+        {
+            var delivered = await pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
+            Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], delivered.History.Select(h => h.Status));
+        }
+
+        // Let any second copy still in flight finish, then look again.
+        await Eventually.HoldsAsync(async () =>
+            await pipeline.MessagesInAsync("OrderEventsQueue") + await pipeline.MessagesInAsync("DeliveryStatusQueue")
+            + await pipeline.MessagesInAsync("CarrierEventsQueue") == 0);
+        foreach (var order in placed)
+        {
+            var stored = await pipeline.OrderAsync(order.OrderId);
+            Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], stored!.History.Select(h => h.Status));
+            var shipment = Assert.Single(await pipeline.ShipmentsOfAsync(order.OrderId));
+            Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Shipped, DeliveryStatus.InTransit, DeliveryStatus.Delivered],
+                shipment.History.Select(h => h.Status));
+            Assert.Equal([OrderStatus.Shipped, OrderStatus.Delivered], pipeline.Notifications.For(order.OrderId).Select(n => n.Status));
+        }
+
+        Assert.Equal(0, await pipeline.MessagesInAsync("OrderEventsDlq") + await pipeline.MessagesInAsync("DeliveryStatusDlq")
+            + await pipeline.MessagesInAsync("CarrierEventsDlq"));
+    }
+
+    [Fact]
+    public async Task Delivered_arriving_before_shipped_ends_delivered_and_the_late_shipped_changes_nothing()
+    {
+        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { CarrierSimulator = false });
+        var placed = await pipeline.PlaceOrderAsync();
+        await pipeline.WaitForShipmentAsync(placed.OrderId);
+
+        // As a redrive or a carrier's late retry delivers them: DELIVERED first, then the SHIPPED it skipped.
+        await pipeline.SendAsync("DeliveryStatusQueue", DeliveryPipeline.StatusChange(placed.OrderId, DeliveryStatus.Delivered), placed.OrderId);
+        await pipeline.SendAsync("DeliveryStatusQueue", DeliveryPipeline.StatusChange(placed.OrderId, DeliveryStatus.Shipped), placed.OrderId);
+        await Eventually.HoldsAsync(async () => await pipeline.MessagesInAsync("DeliveryStatusQueue") == 0);
+
+        var order = await pipeline.OrderAsync(placed.OrderId);
+        Assert.Equal(OrderStatus.Delivered, order!.Status);
+        Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Delivered], order.History.Select(h => h.Status));
+        Assert.Equal([OrderStatus.Delivered], pipeline.Notifications.For(placed.OrderId).Select(n => n.Status));
+        Assert.Equal(0, await pipeline.MessagesInAsync("DeliveryStatusDlq"));
+    }
+
+    [Fact]
+    public async Task Poison_message_goes_to_the_DLQ_after_max_receive_count_while_other_orders_keep_flowing()
+    {
+        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) });
+        var poisonCorrelation = $"poison-{Guid.NewGuid():N}";
+        await pipeline.SendAsync("OrderEventsQueue", "{\"type\":\"OrderCreated\",\"orderId\":", "poison-group", poisonCorrelation);
+
+        var placed = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => pipeline.PlaceOrderAsync()));
+        foreach (var order in placed)
+        {
+            await pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
+        }
+
+        await Eventually.HoldsAsync(async () => await pipeline.VisibleMessagesAsync("OrderEventsDlq") == 1, TimeSpan.FromSeconds(60));
+        var dead = Assert.Single(await pipeline.PeekAsync("OrderEventsDlq"));
+        Assert.Equal("{\"type\":\"OrderCreated\",\"orderId\":", dead.Body);
+        Assert.Equal(poisonCorrelation, dead.MessageAttributes["correlation_id"].StringValue);
+        Assert.Equal(0, await pipeline.MessagesInAsync("OrderEventsQueue"));
+
+        // maxReceiveCount (5 in template.yaml) receives, each reported failed and logged with the message's correlation id.
+        var failures = pipeline.Logs.Entries.Where(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error
+                                                        && Equals(e.Scope.GetValueOrDefault("correlation_id"), poisonCorrelation)).ToList();
+        Assert.Equal(5, failures.Count);
+        Assert.All(failures, e => Assert.Contains("cannot be processed", e.Message, StringComparison.Ordinal));
+        Assert.Equal(5, pipeline.Queues!.For("OrderEventsQueue").MessagesFailed);
+    }
+
+    [Fact]
+    public async Task A_failing_notification_never_fails_the_status_update()
+    {
+        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { Notifier = new FailingNotifier() });
+
+        var placed = await pipeline.PlaceOrderAsync();
+        var order = await pipeline.WaitForOrderAsync(placed.OrderId, o => o.Status == OrderStatus.Delivered);
+
+        Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], order.History.Select(h => h.Status));
+        Assert.Equal(0, pipeline.Queues!.For("DeliveryStatusQueue").MessagesFailed);
+        Assert.Equal(0, await pipeline.MessagesInAsync("DeliveryStatusDlq"));
+        Assert.Contains(pipeline.Logs.Entries, e => e.Message.Contains($"Notifying the owner of order {placed.OrderId}", StringComparison.Ordinal));
+    }
+
+    private sealed class FailingNotifier : IOrderStatusNotifier
+    {
+        public Task NotifyAsync(OrderStatusNotification notification, CancellationToken cancellationToken) =>
+            throw new HttpRequestException("The WebSocket API is not reachable.");
+    }
+}

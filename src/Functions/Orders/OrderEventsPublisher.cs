@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
 using Amazon.SQS;
 using Amazon.SQS.Model;
 using OrderProcessing.Functions.Events;
@@ -17,7 +19,13 @@ namespace OrderProcessing.Functions.Orders;
 /// connections here, before their event is sent, so that the push of PENDING_SHIPMENT always precedes the
 /// pushes of what the delivery pipeline does next (the status updater pushes those).
 /// </summary>
-public sealed class OrderEventsPublisher(IAmazonSQS sqs, ResourceNames names, IOrderStatusNotifier notifier, ILogger<OrderEventsPublisher> logger)
+public sealed class OrderEventsPublisher(
+    IAmazonSQS sqs,
+    IAmazonDynamoDB dynamo,
+    ResourceNames names,
+    IOrderStatusNotifier notifier,
+    TimeProvider clock,
+    ILogger<OrderEventsPublisher> logger)
     : IDynamoDbStreamHandler
 {
     private const int SendBatchLimit = 10;
@@ -90,9 +98,32 @@ public sealed class OrderEventsPublisher(IAmazonSQS sqs, ResourceNames names, IO
         return BatchResponse.Failed(failed);
     }
 
-    /// <summary>A failed push never fails the record: the customer sees the status on their next read.</summary>
+    /// <summary>
+    /// Pushes the change once per order version: streams deliver a record again after a failure, so the push is
+    /// claimed first in the idempotency table (a conditional put, kept a day). A failed push never fails the
+    /// record: the customer sees the status on their next read.
+    /// </summary>
     private async Task NotifyAsync(OrderEvent orderEvent, CancellationToken cancellationToken)
     {
+        try
+        {
+            await dynamo.PutItemAsync(new PutItemRequest
+            {
+                TableName = names.IdempotencyTable,
+                Item = new Dictionary<string, AttributeValue>
+                {
+                    ["id"] = new() { S = $"notification#{orderEvent.DeduplicationId}" },
+                    ["status"] = new() { S = "COMPLETED" },
+                    ["expiration"] = new() { N = clock.GetUtcNow().AddDays(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                },
+                ConditionExpression = "attribute_not_exists(id)",
+            }, cancellationToken);
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return;
+        }
+
         try
         {
             await notifier.NotifyAsync(new OrderStatusNotification(orderEvent.OrderId, orderEvent.Owner, orderEvent.Status,

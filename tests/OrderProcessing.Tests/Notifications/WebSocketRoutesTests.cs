@@ -62,6 +62,20 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
         Assert.InRange(ttl - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(115), TimeSpan.FromMinutes(121));
     }
 
+    [Fact]
+    public async Task A_browser_can_send_the_token_as_a_subprotocol_and_bearer_is_chosen()
+    {
+        var token = await _system.TokenAsync("demo", "demo-secret");
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("bearer");
+        socket.Options.AddSubProtocol(token);
+
+        await socket.ConnectAsync(_system.WebSocket, CancellationToken.None);
+
+        Assert.Equal("bearer", socket.SubProtocol);
+        Assert.Equal("demo", Assert.Single(await ConnectionItemsAsync())["owner"].S);
+    }
+
     [Theory]
     [InlineData("not-a-jwt")]
     [InlineData("eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJkZW1vIn0.")]

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrderProcessing.Functions;
@@ -270,7 +269,18 @@ public sealed class LocalHost : IAsyncDisposable
         }
 
         var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(folder);
-        app.MapGet("/app", () => Results.Redirect("/app/")).AllowAnonymous().ExcludeFromDescription();
+        // Routing ignores a trailing slash, so the redirect to /app/ is middleware, not an endpoint (which would
+        // also match /app/ and keep the static files from serving it).
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.Value == "/app")
+            {
+                context.Response.Redirect("/app/");
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files, RequestPath = "/app" });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files, RequestPath = "/app" });
     }

@@ -65,22 +65,30 @@ public sealed class ProductStore(IAmazonDynamoDB dynamo, ResourceNames names)
     /// </summary>
     public async Task<(List<Product> Items, string? LastKey)> ListAsync(int limit, string? afterProductId, CancellationToken cancellationToken)
     {
-        var items = new List<Product>(limit);
+        // One item more than the page is read, so that a cursor is given only when another page has items:
+        // DynamoDB answers a LastEvaluatedKey whenever Limit is reached, even at the end of the table.
+        var items = new List<Product>(limit + 1);
         var start = afterProductId is null ? null : Key(afterProductId);
         do
         {
             var response = await dynamo.ScanAsync(new ScanRequest
             {
                 TableName = Table,
-                Limit = limit - items.Count,
+                Limit = limit + 1 - items.Count,
                 ExclusiveStartKey = start,
             }, cancellationToken);
             items.AddRange((response.Items ?? []).Select(FromItem));
             start = response.LastEvaluatedKey is { Count: > 0 } last ? last : null;
         }
-        while (items.Count < limit && start is not null);
+        while (items.Count <= limit && start is not null);
 
-        return (items, start is null ? null : items[^1].ProductId);
+        if (items.Count <= limit)
+        {
+            return (items, null);
+        }
+
+        items.RemoveRange(limit, items.Count - limit);
+        return (items, items[^1].ProductId);
     }
 
     /// <summary>Writes a new product; false when one with that id exists already.</summary>

@@ -118,6 +118,13 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
             await stack.AddProductAsync(stock: i);
         }
 
+        // A catalogue that fills its last page exactly: no cursor may then lead to an empty page.
+        var count = (await stack.Dynamo.ScanAsync(new Amazon.DynamoDBv2.Model.ScanRequest { TableName = stack.ProductsTable, Select = Amazon.DynamoDBv2.Select.COUNT })).Count;
+        if (count % 2 == 1)
+        {
+            await stack.AddProductAsync(stock: 9);
+        }
+
         using var client = await stack.CustomerAsync();
         var seen = new List<string>();
         string? cursor = null;

@@ -250,6 +250,11 @@ public sealed class LocalHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_LOCAL_KEY_DIR", (string?)options.SigningKeyDirectory)]);
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create(ApiDocs.ReferencePageSetting, (string?)"true")]);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = gateway.CallbackUrl.ToString() });
+        if (FixedIssuer(options) is { } issuer)
+        {
+            builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_ISSUER", (string?)issuer)]);
+        }
+
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.AddOrderProcessing();
@@ -259,6 +264,20 @@ public sealed class LocalHost : IAsyncDisposable
         ServeWebPage(app, Path.Combine(options.RepositoryRoot, "web"));
         return app;
     }
+
+    /// <summary>
+    /// Tokens name the API's own URL as issuer. Derived from each request, a token fetched from 127.0.0.1 would
+    /// not pass the WebSocket check, which reaches the app at localhost; so the issuer is pinned to the first URL
+    /// when its port is known in advance (and AUTH_ISSUER is not set by the user).
+    /// </summary>
+    private static string? FixedIssuer(LocalHostOptions options) =>
+        string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AUTH_ISSUER"))
+        && options.Urls.Count > 0
+        && Uri.TryCreate(options.Urls[0], UriKind.Absolute, out var url)
+        && url.Port > 0
+        && url.Host is not ("+" or "*" or "0.0.0.0" or "[::]")
+            ? url.GetLeftPart(UriPartial.Authority)
+            : null;
 
     /// <summary>The reference client (web/) at /app/; only the local host serves it, never a function.</summary>
     private static void ServeWebPage(WebApplication app, string folder)

@@ -50,6 +50,32 @@ public sealed class LocalHostProcessTests
     }
 
     [Fact]
+    public async Task A_token_fetched_from_127_0_0_1_opens_the_WebSocket_that_reaches_the_app_at_localhost()
+    {
+        var port = FreeTcpPort();
+        await using var host = LocalHostProcess.Start(["--urls", $"http://localhost:{port}", "--stack-name", "issuer"]);
+        await host.WaitUntilReadyAsync(StartTimeout);
+        var webSocketUrl = host.Stdout.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"WebSocket API\s+(ws://\S+)"))
+            .First(m => m.Success).Groups[1].Value;
+
+        using var http = new HttpClient();
+        using var tokenRequest = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/oauth/token")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
+        };
+        tokenRequest.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("demo:demo-secret"u8.ToArray()));
+        using var tokenResponse = await http.SendAsync(tokenRequest);
+        using var tokenBody = System.Text.Json.JsonDocument.Parse(await tokenResponse.Content.ReadAsStringAsync());
+        var token = tokenBody.RootElement.GetProperty("access_token").GetString()!;
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"{webSocketUrl}?token={Uri.EscapeDataString(token)}"), CancellationToken.None);
+
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Open, socket.State);
+        host.Signal();
+        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Without_java_on_PATH_it_says_so_in_one_line_and_exits_non_zero()
     {
         var emptyPath = Directory.CreateTempSubdirectory("no-java").FullName;
@@ -123,5 +149,12 @@ public sealed class LocalHostProcessTests
         Assert.Contains("--emulator-timeout", error, StringComparison.Ordinal);
         var pid = Assert.Single(host.EmulatorPids);
         Assert.False(LocalHostProcess.IsRunning(pid), $"emulator {pid} is left running");
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

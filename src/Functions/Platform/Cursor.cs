@@ -32,4 +32,24 @@ public static class Cursor
 
         return lastKey.Length is > 0 and <= MaxKeyLength && lastKey.All(c => c is >= '!' and <= '~');
     }
+
+    /// <summary>
+    /// Checks a list endpoint's <c>?limit=</c> (1 to <paramref name="maxPageSize"/>) and <c>?cursor=</c>, adding what
+    /// is wrong to <paramref name="validation"/>; answers the decoded cursor (null for the first page).
+    /// </summary>
+    public static string? CheckPage(RequestValidation validation, int? limit, string? cursor, int maxPageSize)
+    {
+        if (limit is < 1 || limit > maxPageSize)
+        {
+            validation.Add("limit", $"Must be 1 to {maxPageSize}.");
+        }
+
+        string? after = null;
+        if (cursor is not null && !TryDecode(cursor, out after))
+        {
+            validation.Add("cursor", "Not a cursor this API returned.");
+        }
+
+        return after;
+    }
 }

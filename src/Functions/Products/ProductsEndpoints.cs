@@ -59,16 +59,7 @@ public static class ProductsEndpoints
         int? limit, string? cursor, ProductStore store, CancellationToken cancellationToken)
     {
         var validation = new RequestValidation();
-        if (limit is < 1 or > MaxPageSize)
-        {
-            validation.Add("limit", $"Must be 1 to {MaxPageSize}.");
-        }
-
-        string? after = null;
-        if (cursor is not null && !Cursor.TryDecode(cursor, out after))
-        {
-            validation.Add("cursor", "Not a cursor this API returned.");
-        }
+        var after = Cursor.CheckPage(validation, limit, cursor, MaxPageSize);
 
         if (!validation.IsValid)
         {

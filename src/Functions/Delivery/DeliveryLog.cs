@@ -29,8 +29,6 @@ internal static partial class DeliveryLog
     [LoggerMessage(Level = LogLevel.Debug, Message = "Delivery status {Status} of order {OrderId} leaves the order as it is")]
     public static partial void NoOrderChange(this ILogger logger, string orderId, DeliveryStatus status);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Notifying the owner of order {OrderId} about {Status} failed; the status change stands")]
-    public static partial void NotificationFailed(this ILogger logger, Exception exception, string orderId, Orders.OrderStatus status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Carrier webhook request refused: signature {Check}")]
     public static partial void WebhookRefused(this ILogger logger, SignatureCheck check);

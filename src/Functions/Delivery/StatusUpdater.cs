@@ -56,16 +56,9 @@ public sealed class StatusUpdater(OrderStatusUpdater orders, IOrderStatusNotifie
             metrics.Milliseconds(Metrics.OrderPlacedToDeliveredLatency, (applied.At - order.CreatedAt).TotalMilliseconds);
         }
 
-        var notification = new OrderStatusNotification(order.OrderId, order.Owner, order.Status, applied.PreviousStatus, applied.At, correlationId);
-        try
-        {
-            await notifier.NotifyAsync(notification, cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // The order has changed and stays changed; a customer who missed the push sees it on the next read.
-            logger.NotificationFailed(e, order.OrderId, order.Status);
-        }
+        await notifier.NotifyOrLogAsync(
+            new OrderStatusNotification(order.OrderId, order.Owner, order.Status, applied.PreviousStatus, applied.At, correlationId),
+            logger, cancellationToken);
     }
 
     private static DeliveryStatusChanged Parse(SqsMessage message)

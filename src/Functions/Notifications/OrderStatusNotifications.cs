@@ -22,9 +22,26 @@ public interface IOrderStatusNotifier
     Task NotifyAsync(OrderStatusNotification notification, CancellationToken cancellationToken);
 }
 
-/// <summary>Registration of the order status notification seam.</summary>
+/// <summary>Registration of the order status notification seam, and the one way callers use it.</summary>
 public static class OrderStatusNotifications
 {
+    /// <summary>
+    /// Notifies, and logs a failure instead of throwing it: the change is written and stays written, and a
+    /// customer who missed the push sees it on the next read.
+    /// </summary>
+    public static async Task NotifyOrLogAsync(this IOrderStatusNotifier notifier, OrderStatusNotification notification, ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await notifier.NotifyAsync(notification, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.NotificationFailed(e, notification.OrderId, notification.Status);
+        }
+    }
+
     /// <summary>
     /// Registers the logging notifier unless a notifier is registered already; the WebSocket notifications
     /// capability registers the one that pushes to the owner's connections.
@@ -60,6 +77,9 @@ public sealed class LoggingOrderStatusNotifier(ILogger<LoggingOrderStatusNotifie
 
 internal static partial class OrderStatusNotificationsLog
 {
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Notifying the owner of order {OrderId} about {Status} failed; the status change stands")]
+    public static partial void NotificationFailed(this ILogger logger, Exception exception, string orderId, OrderStatus status);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} of {Owner}: {PreviousStatus} -> {Status} (not pushed: no WebSocket notifier registered)")]
     public static partial void OrderStatusNotification(this ILogger logger, string orderId, string owner, OrderStatus? previousStatus, OrderStatus status);
 }

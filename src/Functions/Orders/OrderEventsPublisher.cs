@@ -124,15 +124,8 @@ public sealed class OrderEventsPublisher(
             return;
         }
 
-        try
-        {
-            await notifier.NotifyAsync(new OrderStatusNotification(orderEvent.OrderId, orderEvent.Owner, orderEvent.Status,
-                orderEvent.PreviousStatus, orderEvent.OccurredAt, orderEvent.CorrelationId), cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            logger.NotificationFailed(e, orderEvent.OrderId, orderEvent.Status);
-        }
+        await notifier.NotifyOrLogAsync(new OrderStatusNotification(orderEvent.OrderId, orderEvent.Owner, orderEvent.Status,
+            orderEvent.PreviousStatus, orderEvent.OccurredAt, orderEvent.CorrelationId), logger, cancellationToken);
     }
 
     /// <summary>The event a stream record stands for, or null when it stands for none (a removal, a change without a status change).</summary>

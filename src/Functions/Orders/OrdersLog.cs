@@ -33,7 +33,4 @@ internal static partial class OrdersLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Published {Type} of order {OrderId} version {Version}")]
     public static partial void EventPublished(this ILogger logger, string type, string orderId, long version);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Pushing {Status} of order {OrderId} to its owner failed; the order event is still published")]
-    public static partial void NotificationFailed(this ILogger logger, Exception exception, string orderId, OrderStatus status);
 }

@@ -3,7 +3,8 @@ using System.Net.Sockets;
 
 namespace OrderProcessing.Local.Cloud;
 
-internal static class FreePort
+/// <summary>Free TCP ports, for emulators and for whoever starts the local host on a fixed port.</summary>
+public static class FreePort
 {
     /// <summary>A TCP port nobody listens on right now (the OS picks it).</summary>
     public static int Next()

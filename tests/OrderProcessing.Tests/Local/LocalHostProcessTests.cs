@@ -52,7 +52,7 @@ public sealed class LocalHostProcessTests
     [Fact]
     public async Task A_token_fetched_from_127_0_0_1_opens_the_WebSocket_that_reaches_the_app_at_localhost()
     {
-        var port = FreeTcpPort();
+        var port = OrderProcessing.Local.Cloud.FreePort.Next();
         await using var host = LocalHostProcess.Start(["--urls", $"http://localhost:{port}", "--stack-name", "issuer"]);
         await host.WaitUntilReadyAsync(StartTimeout);
         var webSocketUrl = host.Stdout.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"WebSocket API\s+(ws://\S+)"))
@@ -149,12 +149,5 @@ public sealed class LocalHostProcessTests
         Assert.Contains("--emulator-timeout", error, StringComparison.Ordinal);
         var pid = Assert.Single(host.EmulatorPids);
         Assert.False(LocalHostProcess.IsRunning(pid), $"emulator {pid} is left running");
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -63,7 +63,7 @@ internal static class ThroughputChart
     private static double NiceCeiling(double value)
     {
         var magnitude = Math.Pow(10, Math.Floor(Math.Log10(Math.Max(value, 1))));
-        return new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * magnitude).First(c => c >= value);
+        return new[] { 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10 }.Select(m => m * magnitude).First(c => c >= value);
     }
 
     private static string Escape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal);

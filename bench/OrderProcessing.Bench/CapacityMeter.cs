@@ -18,6 +18,7 @@ internal sealed class CapacityMeter : IDisposable
         ?? throw new InvalidOperationException("AWSSDK.Core has no BeforeMarshallingEvent.");
 
     private readonly AmazonServiceClient _client;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (double Read, double Write)> _byTable = new(StringComparer.Ordinal);
     private long _readMilliUnits;
     private long _writeMilliUnits;
     private long _unreported;
@@ -45,8 +46,12 @@ internal sealed class CapacityMeter : IDisposable
     /// <summary>Answers that carried no ConsumedCapacity (e.g. DescribeTable): their units are not in the sums.</summary>
     public long Unreported => Interlocked.Read(ref _unreported);
 
+    /// <summary>Read and write units by table name.</summary>
+    public IReadOnlyDictionary<string, (double Read, double Write)> ByTable() => new Dictionary<string, (double Read, double Write)>(_byTable, StringComparer.Ordinal);
+
     public void Reset()
     {
+        _byTable.Clear();
         Interlocked.Exchange(ref _readMilliUnits, 0);
         Interlocked.Exchange(ref _writeMilliUnits, 0);
         Interlocked.Exchange(ref _unreported, 0);
@@ -98,6 +103,7 @@ internal sealed class CapacityMeter : IDisposable
 
             Interlocked.Add(ref _readMilliUnits, (long)Math.Round(read * 1000));
             Interlocked.Add(ref _writeMilliUnits, (long)Math.Round(write * 1000));
+            _byTable.AddOrUpdate(capacity.TableName ?? "?", (read, write), (_, sum) => (sum.Read + read, sum.Write + write));
         }
     }
 

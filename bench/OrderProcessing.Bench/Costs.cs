@@ -61,7 +61,7 @@ internal static class CostModel
         var kms = PerOrder(run.PerRun, n => n.StartsWith("KMS ", StringComparison.Ordinal));
         return
         [
-            new("Lambda", "requests", invocations, Invariant($"${Prices.LambdaPerMillionRequests:0.##########} per million"), invocations * Prices.LambdaPerMillionRequests),
+            new("Lambda", "requests", invocations, Invariant($"${Prices.LambdaPerMillionRequests:0.00} per million"), invocations * Prices.LambdaPerMillionRequests),
             new("Lambda", "GB-s (1024 MB, arm64)", gbSeconds, Invariant($"${Prices.LambdaArmPerGbSecond:0.##########} per GB-s"), gbSeconds * Prices.LambdaArmPerGbSecond * 1e6),
             new("API Gateway HTTP API", "requests", httpApi, Invariant($"${Prices.HttpApiPerMillionRequests:0.00} per million"), httpApi * Prices.HttpApiPerMillionRequests),
             new("API Gateway WebSocket", "messages (pushes)", pushes, Invariant($"${Prices.WebSocketPerMillionMessages:0.00} per million"), pushes * Prices.WebSocketPerMillionMessages),

@@ -10,7 +10,8 @@ using OrderProcessing.Local;
 namespace OrderProcessing.Bench;
 
 /// <summary>What a stretch of the run cost: the calls counted, the DynamoDB units consumed, the WebSocket frames received.</summary>
-internal sealed record Window(IReadOnlyDictionary<string, AwsCallMeter.Count> Calls, double ReadUnits, double WriteUnits, int Frames);
+internal sealed record Window(IReadOnlyDictionary<string, AwsCallMeter.Count> Calls, double ReadUnits, double WriteUnits, int Frames,
+    IReadOnlyDictionary<string, (double Read, double Write)> UnitsByTable);
 
 /// <summary>The lifecycle run's results: per order, per WebSocket connection, and the latencies.</summary>
 internal sealed record LifecycleResult(int Orders, Window PerRun, Window Connection, double[] PlacedToDelivered, IReadOnlyDictionary<string, int> FramesByStatus);
@@ -92,7 +93,7 @@ internal sealed class OrderLifecycle(LocalHost host, HttpClient api, string toke
             capacity.Counting = false;
         }
 
-        return new Window(meter.Snapshot(), capacity.ReadUnits, capacity.WriteUnits, Volatile.Read(ref _frames) - framesBefore);
+        return new Window(meter.Snapshot(), capacity.ReadUnits, capacity.WriteUnits, Volatile.Read(ref _frames) - framesBefore, capacity.ByTable());
     }
 
     private static Window Merge(Window a, Window b)
@@ -103,7 +104,13 @@ internal sealed class OrderLifecycle(LocalHost host, HttpClient api, string toke
             calls[name] = calls.TryGetValue(name, out var existing) ? existing + count : count;
         }
 
-        return new Window(calls, a.ReadUnits + b.ReadUnits, a.WriteUnits + b.WriteUnits, a.Frames + b.Frames);
+        var units = new Dictionary<string, (double Read, double Write)>(a.UnitsByTable, StringComparer.Ordinal);
+        foreach (var (table, (read, write)) in b.UnitsByTable)
+        {
+            units[table] = units.TryGetValue(table, out var sum) ? (sum.Read + read, sum.Write + write) : (read, write);
+        }
+
+        return new Window(calls, a.ReadUnits + b.ReadUnits, a.WriteUnits + b.WriteUnits, a.Frames + b.Frames, units);
     }
 
     private async Task ReadAsync(ClientWebSocket socket, CancellationToken cancellationToken)

@@ -208,6 +208,7 @@ foreach (var (name, count) in lifecycle.PerRun.Calls.OrderBy(c => c.Key, StringC
 
 Say();
 Say(string.Create(invariant, $"DynamoDB capacity per order, as DynamoDB Local reported it (ReturnConsumedCapacity on every call of the app): {lifecycle.PerRun.WriteUnits / lifecycle.Orders:0.0} WRU, {lifecycle.PerRun.ReadUnits / lifecycle.Orders:0.0} RRU."));
+Say(string.Create(invariant, $"By table (WRU / RRU per order): {string.Join(", ", lifecycle.PerRun.UnitsByTable.OrderByDescending(t => t.Value.Write).Select(t => $"{t.Key.Replace(system.Stack.StackName + "-", "", StringComparison.Ordinal)} {t.Value.Write / lifecycle.Orders:0.0} / {t.Value.Read / lifecycle.Orders:0.0}"))}."));
 Say(string.Create(invariant, $"The WebSocket connection itself ($connect + $disconnect, once per connection): {string.Join(", ", lifecycle.Connection.Calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value.Requests}"))}; {lifecycle.Connection.WriteUnits:0.0} WRU, {lifecycle.Connection.ReadUnits:0.0} RRU."));
 Say();
 Say($"### AWS cost per million orders ({Prices.Region}, list prices of {Prices.AsOf})");

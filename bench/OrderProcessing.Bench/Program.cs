@@ -1,198 +1,241 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Amazon.DynamoDBv2;
-using Amazon.DynamoDBv2.Model;
-using Amazon.Runtime;
+using Amazon.SQS;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OrderProcessing.Bench;
 using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Functions.Products;
 using OrderProcessing.Local;
 
-// Order creations per second through the local host (HTTP → app → DynamoDB Local), next to the raw
-// TransactWriteItems rate of the same DynamoDB Local in the same run, and the DynamoDB calls each accepted
-// order cost. Not a test: run it by hand (see bench/README.md) and record the figures there.
+// The whole local system measured in one run (see bench/README.md): start-up, order creation against the raw
+// DynamoDB Local write, the AWS calls of an order's whole life, order placed → WebSocket DELIVERED against a raw
+// SQS round trip, and what a million orders would cost on AWS. Not a test: run it by hand and record the figures.
 var invariant = CultureInfo.InvariantCulture;
-var ordersPerLevel = Arg("--orders", 1500);
-var levels = (ArgText("--concurrency") ?? "1,4,16,64").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+var ordersPerLevel = Arg("--orders", 600);
+var levels = (ArgText("--concurrency") ?? "1,8,32").Split(',').Select(s => int.Parse(s, invariant)).ToArray();
+var lifecycleOrders = Arg("--lifecycle-orders", 40);
+var roundTrips = Arg("--round-trips", 100);
 const int Products = 200;
-
 var root = FindRoot();
-await using var host = await LocalHost.StartAsync(new LocalHostOptions
+var results = Path.Combine(root, "bench", "results");
+Directory.CreateDirectory(results);
+
+// The report goes to standard output; what the hosted app writes (logs, EMF metrics) to a file of its own.
+var report = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true };
+var appLog = Path.Combine(Path.GetTempPath(), $"orderprocessing-bench-{Environment.ProcessId}.log");
+await using var appOutput = new StreamWriter(appLog) { AutoFlush = true };
+Console.SetOut(appOutput);
+var markdown = new StringBuilder();
+void Say(string line = "")
+{
+    report.WriteLine(line);
+    markdown.AppendLine(line);
+}
+
+void Progress(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+using var machine = new Machine();
+var quiet = new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" };
+var startedAt = DateTimeOffset.UtcNow;
+
+// 1. The local host as `scripts/run-local` starts it (emulators, tables and queues from template.yaml, the app),
+//    without event sources: order creation is measured on the API alone, as the API function runs on AWS.
+Progress("starting the local host (emulators, tables, queues, app)");
+var hostClock = Stopwatch.StartNew();
+await using var apiHost = await LocalHost.StartAsync(new LocalHostOptions
 {
     RepositoryRoot = root,
     Urls = ["http://127.0.0.1:0"],
+    WebSocketUrl = "http://127.0.0.1:0",
     StackName = $"bench-{Guid.NewGuid():N}"[..14],
-    // Warnings only: request logging at Information would be part of what is measured.
-    Settings = new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" },
-});
-var api = host.Urls[0];
-var productsTable = host.Stack.Tables["ProductsTable"];
-var ordersTable = host.Stack.Tables["OrdersTable"];
-var settings = new ConfigurationBuilder().AddInMemoryCollection(host.Cloud.ClientSettings).Build();
-using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
-
-// Stock spread over many products, as a real catalogue would be: one hot product item is its own limit.
-var productIds = Enumerable.Range(0, Products).Select(i => $"bench-{i:000}").ToArray();
-foreach (var id in productIds)
+    StartEventSources = false,
+    Settings = quiet,
+}, cancel.Token);
+using (var probe = new HttpClient { BaseAddress = apiHost.Urls[0] })
 {
-    var now = DateTimeOffset.UtcNow;
-    await dynamo.PutItemAsync(productsTable, ProductStore.ToItem(new Product(id, id, null, 5m, "EUR", 10_000_000, now, now)));
+    (await probe.GetAsync(new Uri("/health", UriKind.Relative), cancel.Token)).EnsureSuccessStatusCode();
 }
 
-// Every DynamoDB request the app makes, counted at the SDK client the app itself uses, by operation.
-var appDynamo = (AmazonServiceClient)host.App.Services.GetRequiredService<IAmazonDynamoDB>();
-long appCalls = 0;
-var byOperation = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
-appDynamo.BeforeRequestEvent += (_, e) =>
+var hostStart = hostClock.Elapsed;
+
+// 2. The whole system, as a second stack on the same emulators: event sources, carrier simulator with delays 0.
+Progress("starting the system stack (event sources, carrier delays 0)");
+await using var system = await LocalHost.StartAsync(new LocalHostOptions
 {
-    Interlocked.Increment(ref appCalls);
-    var operation = (e as WebServiceRequestEventArgs)?.Request?.GetType().Name.Replace("Request", "", StringComparison.Ordinal) ?? "?";
-    byOperation.AddOrUpdate(operation, 1, (_, n) => n + 1);
-};
+    RepositoryRoot = root,
+    Cloud = apiHost.Cloud,
+    Urls = ["http://127.0.0.1:0"],
+    WebSocketUrl = "http://127.0.0.1:0",
+    StackName = $"bsys-{Guid.NewGuid():N}"[..14],
+    Parameters = new Dictionary<string, string>
+    {
+        ["CarrierPickupDelaySeconds"] = "0",
+        ["CarrierTransitDelaySeconds"] = "0",
+        ["CarrierDeliveryDelaySeconds"] = "0",
+    },
+    Settings = quiet,
+}, cancel.Token);
 
-// A client of its own with a rate limit far above the bench's rate (the demo client's 100 per minute would throttle it).
-var registry = host.App.Services.GetRequiredService<ClientRegistry>();
-var benchClient = $"bench-{Guid.NewGuid():N}";
-var (_, benchSecret) = await registry.RegisterAsync(new ClientRegistration("bench", Scopes.Customer, new RateLimit(10_000_000, 60)), benchClient)
-    ?? throw new InvalidOperationException("The bench client exists already.");
+Progress("timing the Functions app process start");
+var appStarts = new List<TimeSpan>();
+for (var i = 0; i < 3; i++)
+{
+    if (await AppStart.FunctionsProcessAsync(apiHost, root, cancel.Token) is { } elapsed)
+    {
+        appStarts.Add(elapsed);
+    }
+}
 
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = api, Timeout = TimeSpan.FromSeconds(60) };
-http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync(http, benchClient, benchSecret));
+var settings = new ConfigurationBuilder().AddInMemoryCollection(apiHost.Cloud.ClientSettings).Build();
+using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
+using var sqs = AwsClients.OptionsFor(settings, "SQS").CreateServiceClient<IAmazonSQS>();
+var productIds = Enumerable.Range(0, Products).Select(i => $"bench-{i:000}").ToArray();
+foreach (var host in new[] { apiHost, system })
+{
+    foreach (var id in productIds)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await dynamo.PutItemAsync(host.Stack.Tables["ProductsTable"], ProductStore.ToItem(new Product(id, id, null, 5m, "EUR", 10_000_000, now, now)), cancel.Token);
+    }
+}
 
-Console.WriteLine($"OrderProcessing bench: {ordersPerLevel} orders per level, {Environment.ProcessorCount} cores, DynamoDB Local {host.Cloud.DynamoDbEndpoint}");
-Console.WriteLine();
-Console.WriteLine("| concurrency | raw TransactWriteItems/s | orders/s (no key) | p50 / p99 ms | DynamoDB calls per order | orders/s (Idempotency-Key) | p50 / p99 ms | DynamoDB calls per order |");
-Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-await WarmUpAsync();
+// 3. Order creation at each concurrency, next to the raw TransactWriteItems rate.
+using var apiHttp = await ClientAsync(apiHost);
+var creation = new OrderCreation(apiHttp, dynamo, apiHost.Stack.Tables["ProductsTable"], apiHost.Stack.Tables["OrdersTable"], productIds);
+Progress("warming up");
+await creation.WarmUpAsync();
+var creationLevels = new List<CreationLevel>();
 foreach (var concurrency in levels)
 {
-    var raw = await RawTransactionsAsync(concurrency);
-    var plain = await OrdersAsync(concurrency, withKey: false);
-    var keyed = await OrdersAsync(concurrency, withKey: true);
-    Console.WriteLine(string.Create(invariant,
-        $"| {concurrency} | {raw:0} | {plain.Rate:0} | {plain.P50:0.0} / {plain.P99:0.0} | {plain.CallsPerOrder:0.00} | {keyed.Rate:0} | {keyed.P50:0.0} / {keyed.P99:0.0} | {keyed.CallsPerOrder:0.00} |"));
+    Progress($"order creation at {concurrency} concurrent clients");
+    creationLevels.Add(await creation.MeasureAsync(concurrency, ordersPerLevel));
 }
 
+// 4. The whole life of orders, counted at the HTTP layer under every client, and the DELIVERED latency.
+var functionsByArn = system.QueueSources!.Sources.ToDictionary(s => s.Queue.Arn, s => s.Settings.FunctionLogicalId, StringComparer.Ordinal);
+foreach (var stream in system.EventSources!.Sources)
+{
+    functionsByArn[stream.Arn] = "OrderEventsPublisher";
+}
+
+using var meter = new AwsCallMeter(new AwsCallMeter.Endpoints(
+    apiHost.Cloud.DynamoDbEndpoint.Authority, apiHost.Cloud.SqsEndpoint.Authority, system.WebSockets.CallbackUrl.Authority, system.Urls[0].Authority, functionsByArn));
+using var capacity = new CapacityMeter(system.App.Services.GetRequiredService<IAmazonDynamoDB>());
+using var systemHttp = await ClientAsync(system);
+var token = systemHttp.DefaultRequestHeaders.Authorization!.Parameter!;
+var lifecycleCreation = new OrderCreation(systemHttp, dynamo, system.Stack.Tables["ProductsTable"], system.Stack.Tables["OrdersTable"], productIds);
+Progress("warming up the pipeline");
+await new OrderLifecycle(system, systemHttp, token, lifecycleCreation, meter, capacity).RunAsync(3, cancel.Token);
+Progress($"{lifecycleOrders} orders, each placed → WebSocket DELIVERED");
+var lifecycle = await new OrderLifecycle(system, systemHttp, token, lifecycleCreation, meter, capacity).RunAsync(lifecycleOrders, cancel.Token);
+Progress($"{roundTrips} raw SQS round trips");
+var rawSqs = await OrderLifecycle.RawSqsRoundTripsAsync(sqs, roundTrips, cancel.Token);
+var costs = CostModel.PerMillionOrders(lifecycle);
+
+// 5. The report.
+Say($"## Run of {startedAt:yyyy-MM-dd HH:mm} UTC");
+Say();
+Say($"Machine: {Machine.Describe()}; load average (1 min) {machine.LoadDuringRun()}. Release build; app logging at Warning.");
+Say();
+Say("### Start-up");
+Say();
+Say("| what | time to first `GET /health` 200 |");
+Say("|---|---:|");
+Say(string.Create(invariant, $"| local host in-process: DynamoDB Local + fauxqs started, {apiHost.Stack.Tables.Count} tables and {apiHost.Stack.Queues.Count} queues created, demo data seeded, app started | {hostStart.TotalSeconds:0.00} s |"));
+Say(appStarts.Count > 0
+    ? string.Create(invariant, $"| Functions app process (`dotnet OrderProcessing.Functions.dll`, a function's environment), {appStarts.Count} starts | {string.Join(" / ", appStarts.Select(t => $"{t.TotalMilliseconds:0} ms"))} |")
+    : "| Functions app process | not measured (OrderProcessing.Functions.runtimeconfig.json not next to the bench) |");
+Say();
+Say("### Order creation");
+Say();
+Say(string.Create(invariant, $"{ordersPerLevel} orders per level and variant, two lines each, random products of {Products}; raw = the same TransactWriteItems (two conditional stock decrements, the order Put) sent straight to the same DynamoDB Local by the same number of callers."));
+Say();
+Say("| clients | raw TransactWriteItems/s | orders/s | ratio to raw | p50 / p95 / p99 ms | orders/s with Idempotency-Key | ratio to raw | p50 / p95 / p99 ms |");
+Say("|---:|---:|---:|---:|---:|---:|---:|---:|");
+foreach (var level in creationLevels)
+{
+    Say(string.Create(invariant,
+        $"| {level.Concurrency} | {level.RawPerSecond:0} | {level.Plain.PerSecond:0} | {level.Plain.PerSecond / level.RawPerSecond:0.00} | {level.Plain.P50:0.0} / {level.Plain.P95:0.0} / {level.Plain.P99:0.0} | {level.Keyed.PerSecond:0} | {level.Keyed.PerSecond / level.RawPerSecond:0.00} | {level.Keyed.P50:0.0} / {level.Keyed.P95:0.0} / {level.Keyed.P99:0.0} |"));
+}
+
+await File.WriteAllTextAsync(Path.Combine(results, "throughput.svg"), ThroughputChart.Svg(
+    "Order creation through the local host vs raw DynamoDB Local writes",
+    levels,
+    [
+        ("raw TransactWriteItems", "#888888", creationLevels.Select(l => l.RawPerSecond).ToList()),
+        ("POST /orders", "#1f77b4", creationLevels.Select(l => l.Plain.PerSecond).ToList()),
+        ("with Idempotency-Key", "#ff7f0e", creationLevels.Select(l => l.Keyed.PerSecond).ToList()),
+    ]), cancel.Token);
+Say();
+Say("![Order creation throughput against concurrency](results/throughput.svg)");
+Say();
+Say("### Order placed → WebSocket DELIVERED");
+Say();
+Say(string.Create(invariant, $"{lifecycle.Orders} orders one at a time, each from just before `POST /orders` to its `DELIVERED` frame on a WebSocket held open through the local WebSocket gateway (carrier delays 0); raw = send → receive → delete on a FIFO queue of its own on the same fauxqs, {roundTrips} times."));
+Say();
+Say("| what | p50 | p95 | p99 | max |");
+Say("|---|---:|---:|---:|---:|");
+Say(LatencyRow("order placed → WebSocket DELIVERED", lifecycle.PlacedToDelivered));
+Say(LatencyRow("raw SQS send → receive (FIFO)", rawSqs));
+Say();
+Say($"Frames received per order: {string.Join(", ", lifecycle.FramesByStatus.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => string.Create(invariant, $"{f.Key} {(double)f.Value / lifecycle.Orders:0.##}")))}.");
+Say();
+Say("### AWS calls per accepted order");
+Say();
+Say("Counted over the orders' whole life (API, stream publisher, delivery processor, carrier simulator, status updater, notifications) at the HTTP layer under every client in the process. Lambda rows are invocations (one `POST /events` by a local event source mapping or the WebSocket gateway); their time is the summed invocation time.");
+Say();
+Say("| service | call | per order | ms per call |");
+Say("|---|---|---:|---:|");
+foreach (var (name, count) in lifecycle.PerRun.Calls.OrderBy(c => c.Key, StringComparer.Ordinal))
+{
+    var space = name.StartsWith("DynamoDB Streams", StringComparison.Ordinal) ? "DynamoDB Streams".Length
+        : name.StartsWith("HTTP API", StringComparison.Ordinal) ? "HTTP API".Length
+        : name.IndexOf(' ', StringComparison.Ordinal);
+    Say(string.Create(invariant, $"| {name[..space]} | {name[(space + 1)..]} | {(double)count.Requests / lifecycle.Orders:0.00} | {count.Time.TotalMilliseconds / count.Requests:0.0} |"));
+}
+
+Say();
+Say(string.Create(invariant, $"DynamoDB capacity per order, as DynamoDB Local reported it (ReturnConsumedCapacity on every call of the app): {lifecycle.PerRun.WriteUnits / lifecycle.Orders:0.0} WRU, {lifecycle.PerRun.ReadUnits / lifecycle.Orders:0.0} RRU."));
+Say(string.Create(invariant, $"By table (WRU / RRU per order): {string.Join(", ", lifecycle.PerRun.UnitsByTable.OrderByDescending(t => t.Value.Write).Select(t => $"{t.Key.Replace(system.Stack.StackName + "-", "", StringComparison.Ordinal)} {t.Value.Write / lifecycle.Orders:0.0} / {t.Value.Read / lifecycle.Orders:0.0}"))}."));
+Say(string.Create(invariant, $"The WebSocket connection itself ($connect + $disconnect, once per connection): {string.Join(", ", lifecycle.Connection.Calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value.Requests}"))}; {lifecycle.Connection.WriteUnits:0.0} WRU, {lifecycle.Connection.ReadUnits:0.0} RRU."));
+Say();
+Say($"### AWS cost per million orders ({Prices.Region}, list prices of {Prices.AsOf})");
+Say();
+Say("| service | unit | units per order | price | $ per million orders |");
+Say("|---|---|---:|---|---:|");
+foreach (var line in costs)
+{
+    Say(string.Create(invariant, $"| {line.Service} | {line.Unit} | {line.UnitsPerOrder:0.###} | {line.Price} | {line.DollarsPerMillionOrders:0.00} |"));
+}
+
+Say(string.Create(invariant, $"| **total** | | | | **{costs.Sum(c => c.DollarsPerMillionOrders):0.00}** |"));
+await File.WriteAllTextAsync(Path.Combine(results, "latest.md"), markdown.ToString(), cancel.Token);
+Progress($"written to {Path.Combine(results, "latest.md")} and throughput.svg; the app's own output is in {appLog}");
 return 0;
 
-async Task WarmUpAsync()
+string LatencyRow(string what, double[] sorted) => string.Create(invariant,
+    $"| {what} | {Stats.Percentile(sorted, 50):0.0} ms | {Stats.Percentile(sorted, 95):0.0} ms | {Stats.Percentile(sorted, 99):0.0} ms | {sorted[^1]:0.0} ms |");
+
+// A client of its own with a rate limit far above the bench's rate (the demo client's 100 per minute would throttle it).
+async Task<HttpClient> ClientAsync(LocalHost host)
 {
-    await OrdersAsync(4, withKey: true, count: 200);
-    await RawTransactionsAsync(4, count: 200);
-}
-
-async Task<(double Rate, double P50, double P99, double CallsPerOrder)> OrdersAsync(int concurrency, bool withKey, int? count = null)
-{
-    var total = count ?? ordersPerLevel;
-    var latencies = new double[total];
-    var next = -1;
-    var accepted = 0;
-    byOperation.Clear();
-    var callsBefore = Interlocked.Read(ref appCalls);
-    var clock = Stopwatch.StartNew();
-    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
-    {
-        int i;
-        while ((i = Interlocked.Increment(ref next)) < total)
-        {
-            var a = productIds[Random.Shared.Next(Products)];
-            var b = productIds[(Array.IndexOf(productIds, a) + 1 + Random.Shared.Next(Products - 1)) % Products];
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/orders")
-            {
-                Content = new StringContent(
-                    $$$"""{"items":[{"productId":"{{{a}}}","quantity":1},{"productId":"{{{b}}}","quantity":2}],"shippingAddress":{"name":"Bench","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}}""",
-                    Encoding.UTF8, "application/json"),
-            };
-            if (withKey)
-            {
-                request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
-            }
-
-            var started = Stopwatch.GetTimestamp();
-            using var response = await http.SendAsync(request);
-            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (response.StatusCode == HttpStatusCode.Created)
-            {
-                Interlocked.Increment(ref accepted);
-            }
-            else
-            {
-                throw new InvalidOperationException($"POST /orders answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            }
-        }
-    }));
-    clock.Stop();
-    var calls = Interlocked.Read(ref appCalls) - callsBefore;
-    if (count is null)
-    {
-        Console.Error.WriteLine($"  c={concurrency} key={withKey}: " + string.Join(", ", byOperation.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}")));
-    }
-
-    byOperation.Clear();
-    Array.Sort(latencies);
-    return (accepted / clock.Elapsed.TotalSeconds, latencies[total / 2], latencies[(int)(total * 0.99)], (double)calls / accepted);
-}
-
-// The same write an order makes (two stock decrements with their conditions and the order Put), straight to DynamoDB Local.
-async Task<double> RawTransactionsAsync(int concurrency, int? count = null)
-{
-    var total = count ?? ordersPerLevel;
-    var next = -1;
-    var clock = Stopwatch.StartNew();
-    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
-    {
-        while (Interlocked.Increment(ref next) < total)
-        {
-            var a = productIds[Random.Shared.Next(Products)];
-            var b = productIds[(Array.IndexOf(productIds, a) + 1 + Random.Shared.Next(Products - 1)) % Products];
-            await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest
-            {
-                TransactItems =
-                [
-                    Decrement(a, 1),
-                    Decrement(b, 2),
-                    new TransactWriteItem
-                    {
-                        Put = new Put
-                        {
-                            TableName = ordersTable,
-                            Item = new Dictionary<string, AttributeValue>
-                            {
-                                ["orderId"] = new() { S = Guid.CreateVersion7().ToString() },
-                                ["owner"] = new() { S = "raw-bench" },
-                                ["status"] = new() { S = "RAW" },
-                                ["payload"] = new() { S = new string('x', 600) },
-                            },
-                            ConditionExpression = "attribute_not_exists(orderId)",
-                        },
-                    },
-                ],
-            });
-        }
-    }));
-    return total / clock.Elapsed.TotalSeconds;
-}
-
-TransactWriteItem Decrement(string productId, int quantity) => new()
-{
-    Update = new Update
-    {
-        TableName = productsTable,
-        Key = ProductStore.Key(productId),
-        UpdateExpression = "SET stock = stock - :q",
-        ConditionExpression = "attribute_exists(productId) AND stock >= :q",
-        ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":q"] = new() { N = quantity.ToString(invariant) } },
-    },
-};
-
-static async Task<string> TokenAsync(HttpClient http, string clientId, string secret)
-{
+    var registry = host.App.Services.GetRequiredService<ClientRegistry>();
+    var clientId = $"bench-{Guid.NewGuid():N}";
+    var (_, secret) = await registry.RegisterAsync(new ClientRegistration("bench", Scopes.Customer, new RateLimit(10_000_000, 60)), clientId)
+        ?? throw new InvalidOperationException("The bench client exists already.");
+    var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = host.Urls[0], Timeout = TimeSpan.FromSeconds(60) };
     using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
     {
         Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
@@ -200,9 +243,11 @@ static async Task<string> TokenAsync(HttpClient http, string clientId, string se
     request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{clientId}:{secret}")));
     using var response = await http.SendAsync(request);
     var body = await response.Content.ReadAsStringAsync();
-    return response.IsSuccessStatusCode
+    var token = response.IsSuccessStatusCode
         ? JsonDocument.Parse(body).RootElement.GetProperty("access_token").GetString()!
         : throw new InvalidOperationException($"POST /oauth/token answered {(int)response.StatusCode}: {body}");
+    http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    return http;
 }
 
 int Arg(string name, int fallback) => ArgText(name) is { } value ? int.Parse(value, invariant) : fallback;

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
+using OrderProcessing.Functions.Products;
+
+namespace OrderProcessing.Bench;
+
+/// <summary>One level of the order-creation run: the raw write and the orders through HTTP, at one concurrency.</summary>
+internal sealed record CreationLevel(int Concurrency, double RawPerSecond, Latencies Plain, Latencies Keyed);
+
+/// <summary>Throughput and latency percentiles of a run of requests.</summary>
+internal sealed record Latencies(double PerSecond, double P50, double P95, double P99)
+{
+    public static Latencies From(double[] milliseconds, TimeSpan elapsed)
+    {
+        Array.Sort(milliseconds);
+        return new(milliseconds.Length / elapsed.TotalSeconds, Stats.Percentile(milliseconds, 50), Stats.Percentile(milliseconds, 95),
+            Stats.Percentile(milliseconds, 99));
+    }
+}
+
+/// <summary>
+/// POST /orders through the local host at a given number of concurrent callers, next to the same write
+/// (two conditional stock decrements and the order Put) sent straight to the same DynamoDB Local with the SDK.
+/// </summary>
+internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, string productsTable, string ordersTable, IReadOnlyList<string> productIds)
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public async Task<CreationLevel> MeasureAsync(int concurrency, int count) => new(
+        concurrency,
+        await RawTransactionsAsync(concurrency, count),
+        await OrdersAsync(concurrency, count, withKey: false),
+        await OrdersAsync(concurrency, count, withKey: true));
+
+    public async Task WarmUpAsync()
+    {
+        await OrdersAsync(4, 100, withKey: true);
+        await RawTransactionsAsync(4, 100);
+    }
+
+    public async Task<Latencies> OrdersAsync(int concurrency, int count, bool withKey)
+    {
+        var latencies = new double[count];
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                var (a, b) = TwoProducts();
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = OrderBody(a, b) };
+                if (withKey)
+                {
+                    request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                using var response = await api.SendAsync(request);
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (response.StatusCode != HttpStatusCode.Created)
+                {
+                    throw new InvalidOperationException($"POST /orders answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                }
+            }
+        }));
+        return Latencies.From(latencies, clock.Elapsed);
+    }
+
+    public static StringContent OrderBody(string a, string b) => new(
+        $$$"""{"items":[{"productId":"{{{a}}}","quantity":1},{"productId":"{{{b}}}","quantity":2}],"shippingAddress":{"name":"Bench","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}}""",
+        Encoding.UTF8, "application/json");
+
+    /// <summary>Two different products at random: stock spread over the catalogue, as a real one would be.</summary>
+    public (string A, string B) TwoProducts()
+    {
+        var a = Random.Shared.Next(productIds.Count);
+        var b = (a + 1 + Random.Shared.Next(productIds.Count - 1)) % productIds.Count;
+        return (productIds[a], productIds[b]);
+    }
+
+    private async Task<double> RawTransactionsAsync(int concurrency, int count)
+    {
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) < count)
+            {
+                var (a, b) = TwoProducts();
+                await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest
+                {
+                    TransactItems =
+                    [
+                        Decrement(a, 1),
+                        Decrement(b, 2),
+                        new TransactWriteItem
+                        {
+                            Put = new Put
+                            {
+                                TableName = ordersTable,
+                                Item = new Dictionary<string, AttributeValue>
+                                {
+                                    ["orderId"] = new() { S = Guid.CreateVersion7().ToString() },
+                                    ["owner"] = new() { S = "raw-bench" },
+                                    ["status"] = new() { S = "RAW" },
+                                    ["payload"] = new() { S = new string('x', 600) },
+                                },
+                                ConditionExpression = "attribute_not_exists(orderId)",
+                            },
+                        },
+                    ],
+                });
+            }
+        }));
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    private TransactWriteItem Decrement(string productId, int quantity) => new()
+    {
+        Update = new Update
+        {
+            TableName = productsTable,
+            Key = ProductStore.Key(productId),
+            UpdateExpression = "SET stock = stock - :q",
+            ConditionExpression = "attribute_exists(productId) AND stock >= :q",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":q"] = new() { N = quantity.ToString(Invariant) } },
+        },
+    };
+}
+
+internal static class Stats
+{
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double percent) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(percent / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
+}

@@ -58,6 +58,8 @@ public sealed class OrderEventsPublisher(
             using var activity = Tracing.StartConsumer($"process {EventSourceNames.TableNameFromStreamArn(record.EventSourceArn) ?? "stream"}",
                 Tracing.ParseTraceParent(record.Dynamodb?.NewImage?.GetValueOrDefault("traceparent")?.S),
                 TraceTags.Consumer("aws_dynamodb_streams", record.EventSourceArn ?? "", sequenceNumber));
+            // Each record is logged under the correlation id of the change it carries, not the invocation's.
+            using var scope = logger.BeginScope(CorrelationScope(record.Dynamodb?.NewImage?.GetValueOrDefault("correlationId")?.S));
             OrderEvent? orderEvent;
             try
             {
@@ -133,6 +135,9 @@ public sealed class OrderEventsPublisher(
             orderEvent.PreviousStatus, orderEvent.OccurredAt, orderEvent.CorrelationId), logger, cancellationToken);
     }
 
+    private static Dictionary<string, object> CorrelationScope(string? correlationId) =>
+        Correlation.IsAcceptable(correlationId) ? new() { [Correlation.ItemKey] = correlationId! } : [];
+
     /// <summary>The event a stream record stands for, or null when it stands for none (a removal, a change without a status change).</summary>
     public static OrderEvent? ToEvent(DynamoDbStreamRecord record)
     {
@@ -185,6 +190,7 @@ public sealed class OrderEventsPublisher(
 
             foreach (var (_, sent, _) in batch.Where((_, i) => !failed.Contains(i)))
             {
+                using var scope = logger.BeginScope(CorrelationScope(sent.CorrelationId));
                 logger.EventPublished(sent.Type, sent.OrderId, sent.Version);
             }
 

@@ -84,6 +84,21 @@ public sealed class TracingTests(CloudFixture cloud)
         });
     }
 
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("http://127.0.0.1:4318", true)]
+    public async Task OpenTelemetry_is_loaded_only_when_an_otlp_endpoint_is_configured(string? endpoint, bool loaded)
+    {
+        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("otlp"),
+            new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint });
+        using var http = app.CreateClient();
+
+        using var response = await http.GetAsync(new Uri("/health", UriKind.Relative));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(loaded, app.Services.GetService<OpenTelemetry.Trace.TracerProvider>() is not null);
+    }
+
     /// <summary>
     /// One trace from the HTTP request to the delivery processor: POST /orders with a traceparent → the order keeps it →
     /// the outbox relay continues it from the stream record and sends it with the order event on order-events.fifo

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrderProcessing.Functions;
 using OrderProcessing.Functions.Platform;
@@ -52,6 +53,9 @@ public sealed record LocalHostOptions
 
     /// <summary>Told what is happening during start-up.</summary>
     public Action<string>? Progress { get; init; }
+
+    /// <summary>Where the Functions app's logs also go, besides the console (tests capture them here).</summary>
+    public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
 
     /// <summary>Extra configuration for the Functions app (tests turn knobs here).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
@@ -258,6 +262,10 @@ public sealed class LocalHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.AddOrderProcessing();
+        foreach (var provider in options.LoggerProviders)
+        {
+            builder.Logging.AddProvider(provider);
+        }
 
         var app = builder.Build();
         app.MapOrderProcessing();

@@ -79,6 +79,9 @@ public sealed class DeadLetterRedrive(IAmazonSQS sqs, ILogger<DeadLetterRedrive>
                 Id = i.ToString(CultureInfo.InvariantCulture),
                 MessageBody = m.Body,
                 MessageAttributes = m.MessageAttributes is { Count: > 0 } attributes ? attributes : null,
+                MessageSystemAttributes = m.Attributes?.GetValueOrDefault(Tracing.AwsTraceHeaderAttribute) is { } trace
+                    ? new Dictionary<string, MessageSystemAttributeValue> { [Tracing.AwsTraceHeaderAttribute] = new() { DataType = "String", StringValue = trace } }
+                    : null,
                 MessageGroupId = fifo ? m.Attributes?.GetValueOrDefault("MessageGroupId") ?? m.MessageId : null,
                 MessageDeduplicationId = fifo ? $"redrive-{Guid.NewGuid():N}" : null,
             }).ToList();

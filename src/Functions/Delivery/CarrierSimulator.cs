@@ -85,7 +85,7 @@ public sealed class CarrierSimulator(
 
     private async Task ScheduleAsync(CarrierStep step, int delaySeconds, string correlationId, CancellationToken cancellationToken)
     {
-        await sqs.SendMessageAsync(new SendMessageRequest
+        var request = new SendMessageRequest
         {
             QueueUrl = names.CarrierEventsQueueUrl,
             MessageBody = JsonSerializer.Serialize(step, DeliveryJson.Default.CarrierStep),
@@ -94,7 +94,10 @@ public sealed class CarrierSimulator(
             {
                 [SqsBatch.CorrelationAttribute] = new() { DataType = "String", StringValue = correlationId.Length > 0 ? correlationId : "none" },
             },
-        }, cancellationToken);
+            MessageSystemAttributes = [],
+        };
+        Tracing.Stamp(request.MessageAttributes, request.MessageSystemAttributes);
+        await sqs.SendMessageAsync(request, cancellationToken);
         logger.StepScheduled(step.ShipmentId, step.Status, delaySeconds);
     }
 

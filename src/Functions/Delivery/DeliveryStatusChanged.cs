@@ -12,7 +12,8 @@ namespace OrderProcessing.Functions.Delivery;
 ///   "occurredAt": "2026-11-25T09:30:00+00:00", "eventId": "shp-...:IN_TRANSIT", "source": "carrier-webhook" }
 /// </code>
 /// SQS: MessageGroupId = orderId (an order's delivery events in order), MessageDeduplicationId = eventId, message
-/// attributes <c>correlation_id</c> and <c>event_type</c> (String). A shipment reaches each status at most once,
+/// attributes <c>correlation_id</c>, <c>event_type</c> and <c>traceparent</c> (String), system attribute
+/// <c>AWSTraceHeader</c>. A shipment reaches each status at most once,
 /// so the event id of a status change is the same however often it is published.
 /// </summary>
 public sealed record DeliveryStatusChanged(
@@ -48,7 +49,7 @@ public sealed class DeliveryStatusPublisher(IAmazonSQS sqs, ResourceNames names,
             throw new InvalidOperationException($"DELIVERY_STATUS_QUEUE_URL must name a queue ending in {QueueNameSuffix}; it is {queueUrl}.");
         }
 
-        await sqs.SendMessageAsync(new SendMessageRequest
+        var request = new SendMessageRequest
         {
             QueueUrl = queueUrl,
             MessageBody = JsonSerializer.Serialize(change, DeliveryJson.Default.DeliveryStatusChanged),
@@ -59,7 +60,10 @@ public sealed class DeliveryStatusPublisher(IAmazonSQS sqs, ResourceNames names,
                 [Correlation.ItemKey] = new() { DataType = "String", StringValue = correlationId.Length > 0 ? correlationId : "none" },
                 ["event_type"] = new() { DataType = "String", StringValue = DeliveryStatusChanged.EventType },
             },
-        }, cancellationToken);
+            MessageSystemAttributes = [],
+        };
+        Tracing.Stamp(request.MessageAttributes, request.MessageSystemAttributes);
+        await sqs.SendMessageAsync(request, cancellationToken);
         logger.StatusPublished(change.ShipmentId, change.DeliveryStatus, change.OrderId);
     }
 }

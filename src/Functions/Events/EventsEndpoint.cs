@@ -14,6 +14,7 @@ namespace OrderProcessing.Functions.Events;
 public static class EventsEndpoint
 {
     public const string Path = "/events";
+    private const int MaxConnectionIdLength = 128;
 
     public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder app)
     {
@@ -58,26 +59,39 @@ public static class EventsEndpoint
                 }
 
                 var (source, arn) = sources[0];
-                switch (source)
+                try
                 {
-                    case "aws:dynamodb":
-                        var streamEvent = root.Deserialize(EventsJson.Default.DynamoDbStreamEvent)!;
-                        var table = EventSourceNames.TableNameFromStreamArn(arn);
-                        return TypedResults.Ok(await RunBatchAsync(
-                            Find(services, registrations, EventSourceKind.DynamoDbStream, table, logger),
-                            handler => ((IDynamoDbStreamHandler)handler).HandleAsync(streamEvent, cancellationToken),
-                            streamEvent.Records.Select(r => r.Dynamodb?.SequenceNumber ?? r.EventId ?? ""),
-                            $"stream of table {table}", logger));
-                    case "aws:sqs":
-                        var sqsEvent = root.Deserialize(EventsJson.Default.SqsEvent)!;
-                        var queue = EventSourceNames.QueueNameFromArn(arn);
-                        return TypedResults.Ok(await RunBatchAsync(
-                            Find(services, registrations, EventSourceKind.Sqs, queue, logger),
-                            handler => ((ISqsHandler)handler).HandleAsync(sqsEvent, cancellationToken),
-                            sqsEvent.Records.Select(r => r.MessageId),
-                            $"queue {queue}", logger));
-                    default:
-                        return UnknownEvent($"Records of event source '{source}' are not handled here.");
+                    switch (source)
+                    {
+                        case "aws:dynamodb":
+                            var streamEvent = root.Deserialize(EventsJson.Default.DynamoDbStreamEvent)!;
+                            var table = EventSourceNames.TableNameFromStreamArn(arn);
+                            return TypedResults.Ok(await RunBatchAsync(
+                                Find(services, registrations, EventSourceKind.DynamoDbStream, table, logger),
+                                handler => ((IDynamoDbStreamHandler)handler).HandleAsync(streamEvent, cancellationToken),
+                                streamEvent.Records.Select(r => r.Dynamodb?.SequenceNumber ?? r.EventId ?? ""),
+                                $"stream of table {table}", logger));
+                        case "aws:sqs":
+                            var sqsEvent = root.Deserialize(EventsJson.Default.SqsEvent)!;
+                            var queue = EventSourceNames.QueueNameFromArn(arn);
+                            return TypedResults.Ok(await RunBatchAsync(
+                                Find(services, registrations, EventSourceKind.Sqs, queue, logger),
+                                handler => ((ISqsHandler)handler).HandleAsync(sqsEvent, cancellationToken),
+                                sqsEvent.Records.Select(r => r.MessageId),
+                                $"queue {queue}", logger));
+                        default:
+                            return UnknownEvent($"Records of event source '{source}' are not handled here.");
+                    }
+                }
+                catch (JsonException)
+                {
+                    // Not the shape Lambda sends. Nothing in it can be processed, and nothing may be dropped as a
+                    // success: every record that names its id is reported failed.
+                    logger.MalformedRecords(source ?? "");
+                    var ids = records.EnumerateArray().Select(RecordId).ToList();
+                    return ids.All(id => id is { Length: > 0 })
+                        ? TypedResults.Ok(BatchResponse.Failed(ids!))
+                        : UnknownEvent("The records are not in the shape Lambda delivers, and not every one names its message id or sequence number.");
                 }
             }
 
@@ -85,7 +99,22 @@ public static class EventsEndpoint
                 && root.TryGetProperty("requestContext", out var context) && context.ValueKind == JsonValueKind.Object
                 && Text(context, "routeKey") is { } route)
             {
-                var webSocketEvent = root.Deserialize(EventsJson.Default.WebSocketEvent)!;
+                WebSocketEvent webSocketEvent;
+                try
+                {
+                    webSocketEvent = root.Deserialize(EventsJson.Default.WebSocketEvent)!;
+                }
+                catch (JsonException)
+                {
+                    return TypedResults.Ok(new WebSocketResponse(StatusCodes.Status400BadRequest));
+                }
+
+                // API Gateway names the connection of every event; without one there is nothing to act on.
+                if (webSocketEvent.RequestContext.ConnectionId is not { Length: > 0 and <= MaxConnectionIdLength })
+                {
+                    return TypedResults.Ok(new WebSocketResponse(StatusCodes.Status400BadRequest));
+                }
+
                 if (Find(services, registrations, EventSourceKind.WebSocketRoute, route, logger) is not { } handler)
                 {
                     return TypedResults.Ok(new WebSocketResponse(StatusCodes.Status404NotFound));
@@ -153,8 +182,12 @@ public static class EventsEndpoint
         return null;
     }
 
+    private static string? RecordId(JsonElement record) =>
+        Text(record, "messageId")
+        ?? (record.ValueKind == JsonValueKind.Object && record.TryGetProperty("dynamodb", out var change) ? Text(change, "SequenceNumber") : null);
+
     private static string? Text(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static ProblemHttpResult UnknownEvent(string detail) =>
         Problems.Problem(StatusCodes.Status400BadRequest, "unknown-event", "The event is not one this function handles.", detail);
@@ -167,6 +200,9 @@ internal static partial class EventsLog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "No handler is registered for the {Source}; every record is reported as failed")]
     public static partial void NoHandler(this ILogger logger, string source);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Records of {Source} are not in the shape Lambda delivers; every record is reported as failed")]
+    public static partial void MalformedRecords(this ILogger logger, string source);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The handler of the {Source} failed; every record is reported as failed")]
     public static partial void HandlerFailed(this ILogger logger, Exception exception, string source);

@@ -13,7 +13,8 @@ public sealed class PoisonMessageException(string reason, Exception? inner = nul
 /// Runs an SQS handler message by message with Lambda's partial batch response: each message that throws is
 /// reported in <c>batchItemFailures</c>, the others succeed. On a FIFO queue, once a message of a message group
 /// fails, the later messages of that group in the batch are reported failed without being run, because Lambda
-/// must not let them overtake it. Each message runs in a log scope with its correlation id.
+/// must not let them overtake it. Each message runs in a log scope with its correlation id, and in an activity that
+/// continues its sender's trace.
 /// </summary>
 public static class SqsBatch
 {
@@ -27,6 +28,9 @@ public static class SqsBatch
         var failedGroups = new HashSet<string>(StringComparer.Ordinal);
         foreach (var message in sqsEvent.Records)
         {
+            var queue = EventSourceNames.QueueNameFromArn(message.EventSourceArn) ?? "sqs";
+            using var activity = Tracing.StartConsumer($"process {queue}", TraceContextOf(message),
+                TraceTags.Consumer("aws_sqs", queue, message.MessageId));
             var correlationId = CorrelationIdOf(message);
             using var scope = logger.BeginScope(new Dictionary<string, object>
             {
@@ -55,6 +59,7 @@ public static class SqsBatch
                 logger.MessageFailed(e, message.MessageId, correlationId, ReceiveCount(message));
             }
 
+            activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             failed.Add(message.MessageId);
             if (group is not null)
             {
@@ -70,6 +75,10 @@ public static class SqsBatch
         message.MessageAttributes?.GetValueOrDefault(CorrelationAttribute)?.StringValue is { } id && Correlation.IsAcceptable(id)
             ? id
             : Correlation.NewId();
+
+    /// <summary>The sender's trace: the AWSTraceHeader system attribute, else the traceparent message attribute.</summary>
+    public static System.Diagnostics.ActivityContext? TraceContextOf(SqsMessage message) =>
+        Tracing.ContextOf(message.Attributes, message.MessageAttributes?.GetValueOrDefault(Tracing.TraceParentAttribute)?.StringValue);
 
     private static int ReceiveCount(SqsMessage message) =>
         int.TryParse(message.Attributes?.GetValueOrDefault("ApproximateReceiveCount"), System.Globalization.CultureInfo.InvariantCulture,

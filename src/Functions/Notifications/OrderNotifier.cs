@@ -73,6 +73,7 @@ public sealed class OrderNotifier(
                     logger.PushFailed(e, change.Status, change.OrderId, connection.ConnectionId);
                 }
             });
+        logger.Pushed(change.Status, change.OrderId, sent, targets.Count);
         return sent;
     }
 
@@ -95,6 +96,9 @@ internal sealed partial class NotificationsJson : JsonSerializerContext;
 
 internal static partial class NotificationsLog
 {
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pushed {Status} of order {OrderId} to {Sent} of {Connections} connections")]
+    public static partial void Pushed(this ILogger logger, string status, string orderId, int sent, int connections);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look up the connections of {Owner} for order {OrderId}; {Status} is not pushed")]
     public static partial void ConnectionLookupFailed(this ILogger logger, Exception exception, string owner, string orderId, string status);
 

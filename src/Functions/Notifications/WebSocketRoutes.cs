@@ -81,7 +81,7 @@ public sealed class SubscriptionRoute(ConnectionStore connections, OrderStore or
     public async Task<WebSocketResponse> HandleAsync(WebSocketEvent webSocketEvent, CancellationToken cancellationToken)
     {
         var orderId = Frames.OrderIdOf(webSocketEvent.Body);
-        if (orderId is null)
+        if (orderId is not { Length: > 0 and <= 64 })
         {
             return Frames.Error("invalid_message", "Send {\"action\":\"subscribe\",\"orderId\":\"...\"}.");
         }

@@ -30,6 +30,10 @@ public sealed record Order(
     [JsonIgnore]
     public string CorrelationId { get; init; } = "";
 
+    /// <summary>W3C traceparent of the last change, so that the stream publisher continues the trace that changed the order.</summary>
+    [JsonIgnore]
+    public string? TraceParent { get; init; }
+
     [JsonIgnore]
     public IReadOnlyList<StatusChange> History { get; init; } = [];
 }

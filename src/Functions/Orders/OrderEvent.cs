@@ -14,7 +14,8 @@ namespace OrderProcessing.Functions.Orders;
 /// </code>
 /// SQS: MessageGroupId = orderId (changes of one order in order), MessageDeduplicationId = orderId:version
 /// (a re-delivered stream record is dropped by the queue within its 5-minute deduplication window; consumers
-/// still ignore versions they have seen), message attributes <c>correlation_id</c> and <c>event_type</c> (String).
+/// still ignore versions they have seen), message attributes <c>correlation_id</c>, <c>event_type</c> and
+/// <c>traceparent</c> (String), system attribute <c>AWSTraceHeader</c> (the trace of the change, see <see cref="Platform.Tracing"/>).
 /// </summary>
 public sealed record OrderEvent(
     string Type,
@@ -39,13 +40,18 @@ public sealed record OrderEvent(
 
     public string DeduplicationId => $"{OrderId}:{Version}";
 
+    /// <summary>The trace of the change (the order's traceparent); sent as message attributes, not in the body.</summary>
+    [JsonIgnore]
+    public string? TraceParent { get; init; }
+
     /// <summary>The event for a change from <paramref name="before"/> (null for a new order) to <paramref name="after"/>; null when the status did not change.</summary>
     public static OrderEvent? For(Order? before, Order after)
     {
         if (before is null)
         {
             return new OrderEvent(Created, after.OrderId, after.Owner, after.Status, null, after.Version, after.UpdatedAt, after.CorrelationId,
-                after.Items, after.ShippingAddress, after.Total, after.Currency);
+                after.Items, after.ShippingAddress, after.Total, after.Currency)
+            { TraceParent = after.TraceParent };
         }
 
         if (before.Status == after.Status)
@@ -54,6 +60,7 @@ public sealed record OrderEvent(
         }
 
         return new OrderEvent(after.Status == OrderStatus.Cancelled ? CancelledType : StatusChanged, after.OrderId, after.Owner,
-            after.Status, before.Status, after.Version, after.UpdatedAt, after.CorrelationId);
+            after.Status, before.Status, after.Version, after.UpdatedAt, after.CorrelationId)
+        { TraceParent = after.TraceParent };
     }
 }

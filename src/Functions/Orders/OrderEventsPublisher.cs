@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
@@ -34,13 +35,13 @@ public sealed class OrderEventsPublisher(
     {
         var failed = new List<string>();
         var failedOrders = new HashSet<string>(StringComparer.Ordinal);
-        var batch = new List<(string SequenceNumber, OrderEvent Event)>();
+        var batch = new List<(string SequenceNumber, OrderEvent Event, ActivityContext Trace)>();
 
         async Task FlushAsync()
         {
             if (batch.Count > 0)
             {
-                foreach (var (sequenceNumber, orderEvent) in await SendAsync(batch, cancellationToken))
+                foreach (var (sequenceNumber, orderEvent, _) in await SendAsync(batch, cancellationToken))
                 {
                     failed.Add(sequenceNumber);
                     failedOrders.Add(orderEvent.OrderId);
@@ -53,6 +54,12 @@ public sealed class OrderEventsPublisher(
         foreach (var record in streamEvent.Records)
         {
             var sequenceNumber = record.Dynamodb?.SequenceNumber ?? record.EventId ?? "";
+            // The order keeps the trace of the write that changed it: the stream hop continues that trace.
+            using var activity = Tracing.StartConsumer($"process {EventSourceNames.TableNameFromStreamArn(record.EventSourceArn) ?? "stream"}",
+                Tracing.ParseTraceParent(record.Dynamodb?.NewImage?.GetValueOrDefault("traceparent")?.S),
+                TraceTags.Consumer("aws_dynamodb_streams", record.EventSourceArn ?? "", sequenceNumber));
+            // Each record is logged under the correlation id of the change it carries, not the invocation's.
+            using var scope = logger.BeginScope(CorrelationScope(record.Dynamodb?.NewImage?.GetValueOrDefault("correlationId")?.S));
             OrderEvent? orderEvent;
             try
             {
@@ -91,7 +98,7 @@ public sealed class OrderEventsPublisher(
                 await NotifyAsync(orderEvent, cancellationToken);
             }
 
-            batch.Add((sequenceNumber, orderEvent));
+            batch.Add((sequenceNumber, orderEvent, activity.Context));
         }
 
         await FlushAsync();
@@ -128,6 +135,9 @@ public sealed class OrderEventsPublisher(
             orderEvent.PreviousStatus, orderEvent.OccurredAt, orderEvent.CorrelationId), logger, cancellationToken);
     }
 
+    private static Dictionary<string, object> CorrelationScope(string? correlationId) =>
+        Correlation.IsAcceptable(correlationId) ? new() { [Correlation.ItemKey] = correlationId! } : [];
+
     /// <summary>The event a stream record stands for, or null when it stands for none (a removal, a change without a status change).</summary>
     public static OrderEvent? ToEvent(DynamoDbStreamRecord record)
     {
@@ -146,8 +156,8 @@ public sealed class OrderEventsPublisher(
             : OrderStore.FromItem(StreamAttributeValue.ToItem(image));
 
     /// <summary>Sends one batch; returns the entries that were not accepted.</summary>
-    private async Task<List<(string SequenceNumber, OrderEvent Event)>> SendAsync(List<(string SequenceNumber, OrderEvent Event)> batch,
-        CancellationToken cancellationToken)
+    private async Task<List<(string SequenceNumber, OrderEvent Event, ActivityContext Trace)>> SendAsync(
+        List<(string SequenceNumber, OrderEvent Event, ActivityContext Trace)> batch, CancellationToken cancellationToken)
     {
         var entries = batch.Select((b, i) => new SendMessageBatchRequestEntry
         {
@@ -160,7 +170,13 @@ public sealed class OrderEventsPublisher(
                 [OrderEvent.CorrelationAttribute] = new() { DataType = "String", StringValue = b.Event.CorrelationId.Length > 0 ? b.Event.CorrelationId : "none" },
                 [OrderEvent.TypeAttribute] = new() { DataType = "String", StringValue = b.Event.Type },
             },
+            MessageSystemAttributes = [],
         }).ToList();
+        foreach (var (entry, (_, _, trace)) in entries.Zip(batch))
+        {
+            Tracing.Stamp(entry.MessageAttributes, entry.MessageSystemAttributes, trace);
+        }
+
         try
         {
             var response = await sqs.SendMessageBatchAsync(new SendMessageBatchRequest { QueueUrl = names.OrderEventsQueueUrl, Entries = entries },
@@ -172,8 +188,9 @@ public sealed class OrderEventsPublisher(
                     failure.Code, failure.Message);
             }
 
-            foreach (var (_, sent) in batch.Where((_, i) => !failed.Contains(i)))
+            foreach (var (_, sent, _) in batch.Where((_, i) => !failed.Contains(i)))
             {
+                using var scope = logger.BeginScope(CorrelationScope(sent.CorrelationId));
                 logger.EventPublished(sent.Type, sent.OrderId, sent.Version);
             }
 

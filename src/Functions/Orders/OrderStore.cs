@@ -105,7 +105,7 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
     {
         TableName = Table,
         Key = Key(current.OrderId),
-        UpdateExpression = "SET #status = :to, version = version + :one, updatedAt = :at, correlationId = :cid, history = list_append(history, :entry)",
+        UpdateExpression = "SET #status = :to, version = version + :one, updatedAt = :at, correlationId = :cid, traceparent = :trace, history = list_append(history, :entry)",
         ConditionExpression = "#status = :from AND version = :version",
         ExpressionAttributeNames = new Dictionary<string, string> { ["#status"] = "status" },
         ExpressionAttributeValues = new Dictionary<string, AttributeValue>
@@ -116,6 +116,7 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
             [":one"] = N(1),
             [":at"] = Time(change.At),
             [":cid"] = S(change.CorrelationId),
+            [":trace"] = S(Tracing.CurrentTraceParent() ?? ""),
             [":entry"] = new AttributeValue { L = [HistoryItem(change)] },
         },
         ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
@@ -186,6 +187,7 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
             ["createdAt"] = Time(order.CreatedAt),
             ["updatedAt"] = Time(order.UpdatedAt),
             ["correlationId"] = S(order.CorrelationId),
+            ["traceparent"] = S(order.TraceParent ?? Tracing.CurrentTraceParent() ?? ""),
             ["currency"] = S(order.Currency),
             ["total"] = N(order.Total),
             ["items"] = new AttributeValue
@@ -242,6 +244,7 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
         {
             Owner = item.Text("owner"),
             CorrelationId = item.OptionalText("correlationId") ?? "",
+            TraceParent = item.OptionalText("traceparent") is { Length: > 0 } trace ? trace : null,
             History = item.List("history").Select(v => v.M).Select(entry => new StatusChange(
                 OrderStatusRules.Parse(entry.Text("status")),
                 entry.OptionalText("previousStatus") is { } previous ? OrderStatusRules.Parse(previous) : null,

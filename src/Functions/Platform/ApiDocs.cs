@@ -50,7 +50,8 @@ public static class ApiDocs
     internal static IEndpointRouteBuilder MapApiDocs(this IEndpointRouteBuilder app)
     {
         // Public, like the docs of any public API; every endpoint it describes is protected on its own.
-        app.MapOpenApi().AllowAnonymous();
+        // Only the one document there is: another name is the ordinary 404 ProblemDetails, not the generator's plain text.
+        app.MapOpenApi("/openapi/{documentName:regex(^v1$)}.json").AllowAnonymous();
         if (app.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>(ReferencePageSetting))
         {
             app.MapScalarApiReference().AllowAnonymous();

@@ -18,9 +18,14 @@ public sealed class InvocationContext
     public bool NextIsColdStart() => Interlocked.Increment(ref _invocations) == 1;
 
     /// <summary>The log scope for one request.</summary>
-    public static Dictionary<string, object> ScopeFor(HttpRequest request, bool coldStart)
+    public static Dictionary<string, object> ScopeFor(HttpRequest request, bool coldStart, double samplingRate = 0)
     {
         var scope = new Dictionary<string, object> { ["cold_start"] = coldStart };
+        if (samplingRate > 0)
+        {
+            scope["sampling_rate"] = samplingRate;
+        }
+
         if (request.Headers[LambdaContextHeader].ToString() is { Length: > 0 } header)
         {
             try
@@ -53,9 +58,9 @@ public sealed class InvocationContext
             }
         }
 
-        if (!scope.ContainsKey("xray_trace_id") && request.Headers[TraceHeader].ToString() is { Length: > 0 } amznTrace)
+        if (!scope.ContainsKey("xray_trace_id") && Tracing.ParseXRay(request.Headers[TraceHeader].ToString()) is { } amznTrace)
         {
-            scope["xray_trace_id"] = amznTrace;
+            scope["xray_trace_id"] = Tracing.XRayTraceId(amznTrace.TraceId);
         }
 
         return scope;
@@ -69,10 +74,23 @@ internal static class InvocationContextMiddleware
         {
             var isProbe = context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase);
             var coldStart = !isProbe && context.RequestServices.GetRequiredService<InvocationContext>().NextIsColdStart();
+            var sampler = context.RequestServices.GetRequiredService<LogSampler>();
+            LogSampler.MarkCurrent(!isProbe && sampler.Decide());
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OrderProcessing");
-            using (logger.BeginScope(InvocationContext.ScopeFor(context.Request, coldStart)))
+            using (logger.BeginScope(InvocationContext.ScopeFor(context.Request, coldStart, sampler.Rate)))
             {
+                if (LogSampler.CurrentIsSampled)
+                {
+                    logger.DebugSampled(sampler.Rate);
+                }
+
                 await next(context);
             }
         });
+}
+
+internal static partial class InvocationLog
+{
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Debug logs are on for this invocation (sampling rate {SamplingRate})")]
+    public static partial void DebugSampled(this ILogger logger, double samplingRate);
 }

@@ -19,9 +19,10 @@ public sealed class JsonLogFormatterOptions : ConsoleFormatterOptions
 
 /// <summary>
 /// One JSON object per line with the keys of Powertools for AWS Lambda (level, message, timestamp, service,
-/// cold_start, function_name, function_request_id, correlation_id, xray_trace_id), then every structured field
+/// cold_start, function_name, function_request_id, correlation_id, xray_trace_id, plus the W3C trace_id), then every structured field
 /// of the message and its scopes in snake_case (<c>{OrderId}</c> becomes <c>order_id</c>). Log calls stay
-/// ordinary ILogger calls; the invocation context arrives as a scope (see <see cref="InvocationContext"/>).
+/// ordinary ILogger calls; the invocation context arrives as a scope (see <see cref="InvocationContext"/>). Credentials
+/// a line might quote are masked (see <see cref="LogRedaction"/>).
 /// </summary>
 public sealed class JsonLogFormatter(IOptionsMonitor<JsonLogFormatterOptions> options) : ConsoleFormatter(Name)
 {
@@ -30,6 +31,7 @@ public sealed class JsonLogFormatter(IOptionsMonitor<JsonLogFormatterOptions> op
     private static readonly HashSet<string> ContextKeys =
     [
         "cold_start", "function_name", "function_request_id", "function_arn", "function_memory_size", "correlation_id", "xray_trace_id",
+        "trace_id", "sampling_rate",
     ];
 
     public override void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
@@ -50,11 +52,18 @@ public sealed class JsonLogFormatter(IOptionsMonitor<JsonLogFormatterOptions> op
         {
             json.WriteStartObject();
             json.WriteString("level", logEntry.LogLevel.ToString());
-            json.WriteString("message", message);
+            json.WriteString("message", LogRedaction.Redact(message ?? ""));
             json.WriteString("timestamp", DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteString("service", settings.Service);
             json.WriteBoolean("cold_start", fields.Remove("cold_start", out var cold) && cold is true);
             WriteValue(json, "function_name", fields.Remove("function_name", out var fn) ? fn : settings.FunctionName);
+            // The trace of the activity the line was written in wins over the invocation's X-Ray header: a message
+            // processed in a batch belongs to its sender's trace.
+            if (fields.GetValueOrDefault("trace_id") is string { Length: 32 } traceId)
+            {
+                fields["xray_trace_id"] = Tracing.XRayTraceId(traceId);
+            }
+
             foreach (var key in ContextKeys.Where(k => k is not "cold_start" and not "function_name"))
             {
                 if (fields.Remove(key, out var value))
@@ -73,8 +82,8 @@ public sealed class JsonLogFormatter(IOptionsMonitor<JsonLogFormatterOptions> op
             {
                 json.WriteStartObject("exception");
                 json.WriteString("type", exception.GetType().FullName);
-                json.WriteString("message", exception.Message);
-                json.WriteString("stack_trace", exception.ToString());
+                json.WriteString("message", LogRedaction.Redact(exception.Message));
+                json.WriteString("stack_trace", LogRedaction.Redact(exception.ToString()));
                 json.WriteEndObject();
             }
 
@@ -135,7 +144,7 @@ public sealed class JsonLogFormatter(IOptionsMonitor<JsonLogFormatterOptions> op
                 json.WriteNumber(key, Math.Round(span.TotalMilliseconds, 3));
                 break;
             default:
-                json.WriteString(key, Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+                json.WriteString(key, LogRedaction.Redact(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? ""));
                 break;
         }
     }
@@ -148,6 +157,8 @@ internal static class JsonLogging
     {
         var configuration = builder.Configuration;
         builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(sp => new LogSampler(sp.GetRequiredService<IConfiguration>()));
+        builder.Services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>, SampledLogFilter>();
         builder.Logging.AddConsole(console => console.FormatterName ??= JsonLogFormatter.Name);
         builder.Logging.AddConsoleFormatter<JsonLogFormatter, JsonLogFormatterOptions>(formatter =>
         {

@@ -6,6 +6,7 @@ internal static class PlatformSetup
     public static WebApplicationBuilder AddPlatform(this WebApplicationBuilder builder)
     {
         builder.AddJsonLogging();
+        builder.AddTracing();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InvocationContext>();
         builder.Services.AddSingleton<Metrics>();

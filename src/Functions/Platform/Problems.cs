@@ -34,6 +34,8 @@ public static class Problems
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
+            // A body or parameter the caller got wrong is their 400, not an error of ours to log with a stack trace.
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
             StatusCodeSelector = exception => exception switch
             {
                 BadHttpRequestException bad => bad.StatusCode,
@@ -42,6 +44,18 @@ public static class Problems
             },
         });
         app.UseStatusCodePages();
+        app.Use((context, next) =>
+        {
+            // A charset the JSON reader cannot decode (utf-7, made-up names) is refused before any endpoint reads the body.
+            if (Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var contentType)
+                && contentType.Charset.HasValue && !IsReadableCharset(contentType.Charset.Value!))
+            {
+                context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
         app.Use(async (context, next) =>
         {
             context.Response.OnStarting(() =>
@@ -71,6 +85,18 @@ public static class Problems
         Amazon.Runtime.AmazonClientException when exception.InnerException is not null => IsUnavailable(exception.InnerException),
         _ => false,
     };
+
+    private static bool IsReadableCharset(string charset)
+    {
+        try
+        {
+            return System.Text.Encoding.GetEncoding(charset.Trim('"')).CodePage != 65000; // UTF-7
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        {
+            return false;
+        }
+    }
 
     private static string SlugFor(int? status) => status switch
     {

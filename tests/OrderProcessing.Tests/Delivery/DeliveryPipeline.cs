@@ -81,6 +81,9 @@ public sealed class DeliveryPipeline : IAsyncDisposable
 
     public CapturedLogs Logs { get; } = new();
 
+    /// <summary>The same log entries as the app's JSON formatter writes them (trace ids included).</summary>
+    public JsonLogCapture JsonLogs { get; } = new();
+
     public string OrdersTable => Stack.Tables["OrdersTable"];
 
     public string ShipmentsTable => Stack.Tables["ShipmentsTable"];
@@ -104,6 +107,7 @@ public sealed class DeliveryPipeline : IAsyncDisposable
         var app = new AppFactory(cloud, stack, null, services =>
         {
             services.AddSingleton<ILoggerProvider>(pipeline!.Logs);
+            services.AddSingleton<ILoggerProvider>(pipeline.JsonLogs);
             services.RemoveAll<IOrderStatusNotifier>();
             services.AddSingleton(options.Notifier ?? pipeline.Notifications);
         });
@@ -132,7 +136,7 @@ public sealed class DeliveryPipeline : IAsyncDisposable
     public Task<TestClient> AdminAsync() => App.CreateClientAsync([Scopes.Admin]);
 
     /// <summary>Places an order for a new product through POST /orders, with the given correlation id.</summary>
-    public async Task<Order> PlaceOrderAsync(string? correlationId = null)
+    public async Task<Order> PlaceOrderAsync(string? correlationId = null, string? traceParent = null)
     {
         var productId = $"p-{Guid.NewGuid():N}";
         var now = DateTimeOffset.UtcNow;
@@ -143,6 +147,11 @@ public sealed class DeliveryPipeline : IAsyncDisposable
             Content = new StringContent(Orders.OrderingStack.OrderBody([(productId, 1)]), Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("X-Correlation-Id", correlationId ?? $"test-{Guid.NewGuid():N}");
+        if (traceParent is not null)
+        {
+            request.Headers.Add("traceparent", traceParent);
+        }
+
         using var response = await client.Http.SendAsync(request);
         Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<Order>(Orders.OrderingStack.Json))!;

@@ -15,6 +15,9 @@ public sealed class LocalHostFixture(CloudFixture cloud, IReadOnlyDictionary<str
 {
     public LocalHost Host { get; private set; } = null!;
 
+    /// <summary>The app's log lines as its JSON formatter writes them.</summary>
+    public JsonLogCapture Logs { get; } = new();
+
     public Uri Api => Host.Urls[0];
 
     public Uri WebSocket => Host.WebSockets.Endpoint;
@@ -38,6 +41,7 @@ public sealed class LocalHostFixture(CloudFixture cloud, IReadOnlyDictionary<str
             Urls = ["http://127.0.0.1:0"],
             WebSocketUrl = "http://127.0.0.1:0",
             StackName = $"e2e-{Guid.NewGuid().ToString("N")[..8]}",
+            LoggerProviders = [Logs],
             Settings = new Dictionary<string, string?>(Settings.Concat(extraSettings ?? new Dictionary<string, string?>()))
             {
                 ["AUTH_LOCAL_KEY_DIR"] = keys,

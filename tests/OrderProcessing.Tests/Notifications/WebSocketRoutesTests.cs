@@ -16,6 +16,11 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _system.DisposeAsync();
 
+    /// <summary>
+    /// One correlation id from the request to the notification: returned on the response, carried through the
+    /// stream and every queue (the consumers' log lines carry it from the message attribute), stored on every history
+    /// entry, written on every log line about the order, and sent in each WebSocket frame.
+    /// </summary>
     [Fact]
     public async Task Pending_shipped_and_delivered_arrive_in_order_once_each_with_the_requests_correlation_id()
     {
@@ -45,6 +50,26 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
         Assert.Equal("SHIPPED", frames[2].RootElement.GetProperty("previousStatus").GetString());
         Assert.Null(late);
         Assert.Null(strangers);
+
+        using var http = _system.Client(token);
+        using var history = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/orders/{orderId}/history", UriKind.Relative)));
+        var entries = history.RootElement.GetProperty("history").EnumerateArray().ToList();
+        Assert.Equal(["PENDING_SHIPMENT", "SHIPPED", "DELIVERED"], entries.Select(e => e.GetProperty("status").GetString()));
+        Assert.All(entries, e => Assert.Equal(correlationId, e.GetProperty("correlationId").GetString()));
+
+        // A line from each stage: the API, the outbox relay (stream), the delivery processor (order-events.fifo), the
+        // status updater (delivery-status-queue.fifo) and the notifier; and every line of ours about the order has the id.
+        var lines = _system.Logs.Entries
+            .Where(l => l.GetProperty("logger").GetString()!.StartsWith("OrderProcessing.", StringComparison.Ordinal)
+                        && l.GetProperty("message").GetString()!.Contains(orderId, StringComparison.Ordinal))
+            .ToList();
+        Assert.All(lines, l => Assert.Equal(correlationId, l.TryGetProperty("correlation_id", out var id) ? id.GetString() : null));
+        string[] stages =
+        [
+            $"Order {orderId} placed", $"Published OrderCreated of order {orderId}", "created for order " + orderId,
+            $"Order {orderId} Shipped -> Delivered", $"Pushed DELIVERED of order {orderId}",
+        ];
+        Assert.All(stages, stage => Assert.Contains(lines, l => l.GetProperty("message").GetString()!.Contains(stage, StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -217,12 +242,17 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
             http.DefaultRequestHeaders.Add("X-Correlation-Id", correlationId);
         }
 
-        using var response = await http.PostAsJsonAsync("/orders", new
+        using var response = await http.PostAsJsonAsync(new Uri("/orders", UriKind.Relative), new
         {
             items = new[] { new { productId = "demo-mechanical-keyboard", quantity = 1 } },
             shippingAddress = new { name = "Ada", line1 = "1 Road", city = "London", postalCode = "EC1A 1BB", country = "GB" },
         });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        if (correlationId is not null)
+        {
+            Assert.Equal(correlationId, Assert.Single(response.Headers.GetValues("X-Correlation-Id")));
+        }
+
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return body.RootElement.GetProperty("orderId").GetString()!;
     }

@@ -319,7 +319,7 @@ public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
     private readonly ConcurrentQueue<Entry> _entries = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
 
-    public sealed record Entry(LogLevel Level, string Category, string Message, IReadOnlyDictionary<string, object?> Scope);
+    public sealed record Entry(LogLevel Level, string Category, string Message, IReadOnlyDictionary<string, object?> Scope, Exception? Exception = null);
 
     public IReadOnlyList<Entry> Entries => [.. _entries];
 
@@ -355,7 +355,7 @@ public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
                     }
                 }
             }, scope);
-            logs._entries.Enqueue(new Entry(logLevel, category, formatter(state, exception), scope));
+            logs._entries.Enqueue(new Entry(logLevel, category, formatter(state, exception), scope, exception));
         }
     }
 }

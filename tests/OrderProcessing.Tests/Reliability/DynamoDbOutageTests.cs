@@ -48,8 +48,10 @@ public sealed class DynamoDbOutageTests(CloudFixture cloud)
             var (_, token) = await system.Host.NewCustomerAsync("outage");
             using var customer = system.Host.Client(token);
 
+            // Once 15 answers are in, the callers go on as the kill starts: their next orders race it, the rest meet it.
             var answers = new ConcurrentQueue<Answer>();
-            var outage = new TaskCompletionSource();
+            var enoughAnswers = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var killing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var burst = Task.WhenAll(Enumerable.Range(0, Callers).Select(async caller =>
             {
                 for (var i = 0; i < OrdersPerCaller; i++)
@@ -57,11 +59,13 @@ public sealed class DynamoDbOutageTests(CloudFixture cloud)
                     answers.Enqueue(await PlaceAsync(customer, product, quantity: 1 + ((caller + i) % 3)));
                     if (answers.Count >= AnswersBeforeOutage)
                     {
-                        outage.TrySetResult();
+                        enoughAnswers.TrySetResult();
+                        await killing.Task;
                     }
                 }
             }));
-            await Task.WhenAny(outage.Task, burst);
+            await enoughAnswers.Task;
+            killing.SetResult();
             await emulators.StopDynamoDbAsync();
             await burst;
             await emulators.StartDynamoDbAsync();

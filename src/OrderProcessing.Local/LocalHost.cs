@@ -57,6 +57,12 @@ public sealed record LocalHostOptions
     /// <summary>Where the Functions app's logs also go, besides the console (tests capture them here).</summary>
     public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
 
+    /// <summary>
+    /// Wraps the handler the event source mappings post to /events with; tests put a handler here that delivers
+    /// every event twice, as at-least-once delivery may.
+    /// </summary>
+    public Func<HttpMessageHandler, HttpMessageHandler>? EventDelivery { get; init; }
+
     /// <summary>Extra configuration for the Functions app (tests turn knobs here).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 
@@ -227,7 +233,10 @@ public sealed class LocalHost : IAsyncDisposable
 
     private async Task StartEventSourcesAsync(SamTemplate template, LocalHostOptions options, CancellationToken cancellationToken)
     {
-        _eventClient = new HttpClient { BaseAddress = Urls[0], Timeout = TimeSpan.FromSeconds(60) };
+#pragma warning disable CA2000 // The HttpClient owns and disposes the handler chain.
+        HttpMessageHandler handler = new SocketsHttpHandler();
+        _eventClient = new HttpClient(options.EventDelivery?.Invoke(handler) ?? handler) { BaseAddress = Urls[0], Timeout = TimeSpan.FromSeconds(60) };
+#pragma warning restore CA2000
         var loggers = App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>();
         EventSources = await StreamEventSources.StartAsync(template, Cloud, Stack, _eventClient, loggers, cancellationToken);
         QueueSources = SqsEventSources.Start(template, Stack, ParameterValues(template, options.Parameters), Cloud, _eventClient,

@@ -73,15 +73,24 @@ public static class Problems
         return app;
     }
 
-    /// <summary>A dependency that cannot be reached is a 503 the caller may retry, not a 500.</summary>
+    /// <summary>
+    /// A dependency that cannot be reached, times out, throttles us or fails on its side (5xx) is a 503 the caller
+    /// may retry, not a 500: the request was fine and nothing the caller can change would make it work now.
+    /// </summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {
         HttpRequestException => true,
         System.Net.Sockets.SocketException => true,
+        IOException => true,
         TimeoutException => true,
         TaskCanceledException => true,
-        Amazon.Runtime.AmazonServiceException { StatusCode: System.Net.HttpStatusCode.ServiceUnavailable } => true,
-        Amazon.Runtime.AmazonServiceException { ErrorCode: "ProvisionedThroughputExceededException" or "ThrottlingException" or "RequestLimitExceeded" } => true,
+        Amazon.Runtime.AmazonServiceException
+        {
+            ErrorCode: "ProvisionedThroughputExceededException" or "ThrottlingException" or "Throttling"
+            or "RequestLimitExceeded" or "TooManyRequestsException" or "RequestThrottled" or "RequestTimeout" or "RequestTimeoutException"
+            or "TransactionInProgressException"
+        } => true,
+        Amazon.Runtime.AmazonServiceException { StatusCode: >= System.Net.HttpStatusCode.InternalServerError } => true,
         Amazon.Runtime.AmazonClientException when exception.InnerException is not null => IsUnavailable(exception.InnerException),
         _ => false,
     };

@@ -32,8 +32,8 @@ public sealed record PipelineOptions
     /// <summary>Visibility timeout of every receive: how soon a failed message comes back.</summary>
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Deliver every event batch to the app twice, concurrently (at-least-once at its worst).</summary>
-    public bool DeliverEverythingTwice { get; init; }
+    /// <summary>Sits between the event source mappings and the app's /events (to watch or repeat what is delivered).</summary>
+    public Func<DelegatingHandler>? EventDelivery { get; init; }
 
     /// <summary>Replaces the notifier the status updater calls.</summary>
     public IOrderStatusNotifier? Notifier { get; init; }
@@ -122,7 +122,7 @@ public sealed class DeliveryPipeline : IAsyncDisposable
 
     private async Task StartEventSourcesAsync(PipelineOptions options)
     {
-        _events = options.DeliverEverythingTwice ? App.CreateDefaultClient(new DeliverTwiceHandler()) : App.CreateClient();
+        _events = options.EventDelivery is { } delivery ? App.CreateDefaultClient(delivery()) : App.CreateClient();
         var loggers = App.Services.GetRequiredService<ILoggerFactory>();
         _streams = await StreamEventSources.StartAsync(Cloud.Template, Cloud.Cloud, Stack, _events, loggers);
         Queues = SqsEventSources.Start(Cloud.Template, Stack, Parameters, Cloud.Cloud, _events,
@@ -286,22 +286,6 @@ public sealed class DeliveryPipeline : IAsyncDisposable
         Dynamo.Dispose();
         Sqs.Dispose();
     }
-
-    /// <summary>Sends each /events request twice at once and answers with the second answer: every record is handled twice.</summary>
-    private sealed class DeliverTwiceHandler : DelegatingHandler
-    {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var body = await request.Content!.ReadAsStringAsync(cancellationToken);
-            var answers = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ =>
-            {
-                var copy = new HttpRequestMessage(request.Method, request.RequestUri) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                return base.SendAsync(copy, cancellationToken);
-            }));
-            answers[0].Dispose();
-            return answers[1];
-        }
-    }
 }
 
 /// <summary>Polls until a condition holds, failing with what was last seen.</summary>
@@ -344,7 +328,7 @@ public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
     private readonly ConcurrentQueue<Entry> _entries = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
 
-    public sealed record Entry(LogLevel Level, string Category, string Message, IReadOnlyDictionary<string, object?> Scope);
+    public sealed record Entry(LogLevel Level, string Category, string Message, IReadOnlyDictionary<string, object?> Scope, Exception? Exception = null);
 
     public IReadOnlyList<Entry> Entries => [.. _entries];
 
@@ -380,7 +364,7 @@ public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
                     }
                 }
             }, scope);
-            logs._entries.Enqueue(new Entry(logLevel, category, formatter(state, exception), scope));
+            logs._entries.Enqueue(new Entry(logLevel, category, formatter(state, exception), scope, exception));
         }
     }
 }

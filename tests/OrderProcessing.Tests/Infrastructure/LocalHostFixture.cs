@@ -9,9 +9,11 @@ namespace OrderProcessing.Tests.Infrastructure;
 
 /// <summary>
 /// The whole system as the local host runs it (API, WebSocket API, event source mappings, seeded demo data)
-/// on the run's shared emulators, on free ports, under a stack name of its own.
+/// on the run's shared emulators, on free ports, under a stack name of its own. <paramref name="configure"/> changes
+/// the options further (another cloud, a shorter visibility timeout, how events reach the app).
 /// </summary>
-public sealed class LocalHostFixture(CloudFixture cloud, IReadOnlyDictionary<string, string?>? extraSettings = null) : IAsyncLifetime
+public sealed class LocalHostFixture(CloudFixture cloud, IReadOnlyDictionary<string, string?>? extraSettings = null,
+    Func<LocalHostOptions, LocalHostOptions>? configure = null) : IAsyncLifetime
 {
     public LocalHost Host { get; private set; } = null!;
 
@@ -34,7 +36,7 @@ public sealed class LocalHostFixture(CloudFixture cloud, IReadOnlyDictionary<str
     public async ValueTask InitializeAsync()
     {
         var keys = Directory.CreateTempSubdirectory("op-keys").FullName;
-        Host = await LocalHost.StartAsync(new LocalHostOptions
+        var options = new LocalHostOptions
         {
             RepositoryRoot = Repository.Root,
             Cloud = cloud.Cloud,
@@ -46,7 +48,8 @@ public sealed class LocalHostFixture(CloudFixture cloud, IReadOnlyDictionary<str
             {
                 ["AUTH_LOCAL_KEY_DIR"] = keys,
             },
-        });
+        };
+        Host = await LocalHost.StartAsync(configure?.Invoke(options) ?? options);
     }
 
     public async ValueTask DisposeAsync()

@@ -77,32 +77,6 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
     }
 
     [Fact]
-    public async Task Fifty_parallel_orders_for_the_last_unit_give_exactly_one_order()
-    {
-        var last = await stack.AddProductAsync(stock: 1);
-        var clients = (await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => stack.CustomerAsync()))).ToList();
-
-        var responses = await Task.WhenAll(clients.Select(c => PostAsync(c, "/orders", OrderBody([(last, 1)]))));
-
-        Assert.Equal(1, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
-        Assert.Equal(49, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));
-        foreach (var refused in responses.Where(r => r.StatusCode == HttpStatusCode.Conflict))
-        {
-            using var problem = await BodyAsync(refused);
-            var item = problem.RootElement.GetProperty("items")[0];
-            Assert.Equal(("INSUFFICIENT_STOCK", 0), (item.GetProperty("reason").GetString(), item.GetProperty("inStock").GetInt32()));
-        }
-
-        Assert.Equal(0, await stack.StockAsync(last));
-        var orders = await stack.Dynamo.ScanAsync(new Amazon.DynamoDBv2.Model.ScanRequest { TableName = stack.OrdersTable, ConsistentRead = true });
-        Assert.Single(orders.Items.Select(Functions.Orders.OrderStore.FromItem), o => o.Items.Any(i => i.ProductId == last));
-        foreach (var item in responses.Concat<IDisposable>(clients))
-        {
-            item.Dispose();
-        }
-    }
-
-    [Fact]
     public async Task Invalid_order_is_a_validation_problem_listing_every_problem()
     {
         var product = await stack.AddProductAsync(stock: 5);

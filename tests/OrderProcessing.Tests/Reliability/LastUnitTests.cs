@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Amazon.DynamoDBv2.Model;
+using OrderProcessing.Functions.Orders;
+using OrderProcessing.Tests.Orders;
+using static OrderProcessing.Tests.Orders.OrderingStack;
+
+namespace OrderProcessing.Tests.Reliability;
+
+public sealed class LastUnitTests(OrderingStack stack) : IClassFixture<OrderingStack>
+{
+    /// <summary>
+    /// Figure: 50 concurrent orders (50 clients) for the last unit → exactly 1 × 201 and 49 × 409 insufficient-stock,
+    /// the stock read 0 or 1 by every look taken during the race (never negative), one order written.
+    /// </summary>
+    [Fact]
+    public async Task Fifty_concurrent_orders_for_the_last_unit_give_one_201_and_49_409_and_the_stock_never_goes_negative()
+    {
+        var last = await stack.AddProductAsync(stock: 1);
+        var clients = (await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => stack.CustomerAsync()))).ToList();
+        var stockSeen = new ConcurrentBag<int>();
+        using var racing = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            while (!racing.IsCancellationRequested)
+            {
+                stockSeen.Add(await stack.StockAsync(last));
+            }
+        });
+
+        var responses = await Task.WhenAll(clients.Select(c => PostAsync(c, "/orders", OrderBody([(last, 1)]))));
+        await racing.CancelAsync();
+        await watcher;
+
+        Assert.Equal(1, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.Equal(49, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));
+        foreach (var refused in responses.Where(r => r.StatusCode == HttpStatusCode.Conflict))
+        {
+            using var problem = await BodyAsync(refused);
+            Assert.Equal("https://orderprocessing.dev/problems/insufficient-stock", problem.RootElement.GetProperty("type").GetString());
+            var item = problem.RootElement.GetProperty("items")[0];
+            Assert.Equal(("INSUFFICIENT_STOCK", 0), (item.GetProperty("reason").GetString(), item.GetProperty("inStock").GetInt32()));
+        }
+
+        Assert.NotEmpty(stockSeen);
+        Assert.All(stockSeen, stock => Assert.InRange(stock, 0, 1));
+        Assert.Equal(0, await stack.StockAsync(last));
+        var orders = await stack.Dynamo.ScanAsync(new ScanRequest { TableName = stack.OrdersTable, ConsistentRead = true });
+        Assert.Single(orders.Items.Select(OrderStore.FromItem), o => o.Items.Any(i => i.ProductId == last));
+        foreach (var item in responses.Concat<IDisposable>(clients))
+        {
+            item.Dispose();
+        }
+    }
+}

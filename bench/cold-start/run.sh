@@ -30,6 +30,6 @@ builds=()
 dir="$(publish plain -p:PublishReadyToRun=false)" && [ -n "$dir" ] && builds+=("plain=$dir")
 dir="$(publish r2r -p:PublishReadyToRun=true)" && [ -n "$dir" ] && builds+=("r2r=$dir")
 # AOT warnings would fail the build (warnings are errors); let them through to see whether it links and runs at all.
-dir="$(publish aot -p:PublishAot=true -p:PublishReadyToRun=false -p:TreatWarningsAsErrors=false)" && [ -n "$dir" ] && builds+=("aot=$dir")
+dir="$(publish aot -p:PublishAot=true -p:SelfContained=true -p:PublishReadyToRun=false -p:TreatWarningsAsErrors=false)" && [ -n "$dir" ] && builds+=("aot=$dir")
 
 python3 "$ROOT/bench/cold-start/measure.py" "$RUNS" "${builds[@]}"

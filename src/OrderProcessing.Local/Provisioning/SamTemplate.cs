@@ -53,25 +53,26 @@ public sealed class SamTemplate
             : new Dictionary<string, string>();
 
     /// <summary>Globals.Function.Environment.Variables followed by each function's own, later ones winning.</summary>
-    public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment()
-    {
-        var globals = Child(Child(Child(Child(_root, "Globals"), "Function"), "Environment"), "Variables");
-        var all = new List<YamlMappingNode>();
-        if (globals is YamlMappingNode g)
-        {
-            all.Add(g);
-        }
+    public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment() =>
+        GlobalEnvironment.Concat(ResourcesOfType("AWS::Serverless::Function").SelectMany(OwnEnvironment));
 
-        foreach (var function in ResourcesOfType("AWS::Serverless::Function"))
-        {
-            if (Child(Child(function.Properties, "Environment"), "Variables") is YamlMappingNode own)
-            {
-                all.Add(own);
-            }
-        }
+    /// <summary>What one function gets on Lambda: the Globals' variables, then its own (which win).</summary>
+    public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment(string functionLogicalId) =>
+        GlobalEnvironment.Concat(OwnEnvironment(ResourcesOfType("AWS::Serverless::Function").Single(f => f.LogicalId == functionLogicalId)));
 
-        return all.SelectMany(map => map.Children.Select(p => KeyValuePair.Create(((YamlScalarNode)p.Key).Value!, p.Value)));
-    }
+    /// <summary>A property of Globals.Function (Timeout, Runtime, ...), which every function has unless it sets its own.</summary>
+    public YamlNode? GlobalFunctionProperty(string name) => Child(Child(Child(_root, "Globals"), "Function"), name);
+
+    /// <summary>Globals.Function.Environment.Variables.</summary>
+    public IEnumerable<KeyValuePair<string, YamlNode>> GlobalEnvironment => Variables(Child(Child(Child(_root, "Globals"), "Function"), "Environment"));
+
+    private static IEnumerable<KeyValuePair<string, YamlNode>> OwnEnvironment(TemplateResource function) =>
+        Variables(Child(function.Properties, "Environment"));
+
+    private static IEnumerable<KeyValuePair<string, YamlNode>> Variables(YamlNode? environment) =>
+        Child(environment, "Variables") is YamlMappingNode variables
+            ? variables.Children.Select(p => KeyValuePair.Create(((YamlScalarNode)p.Key).Value!, p.Value))
+            : [];
 
     internal static YamlNode? Child(YamlNode? node, string key) =>
         node is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;

@@ -1,23 +1,38 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Amazon.DynamoDBv2.Model;
 using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Functions.Auth;
+using OrderProcessing.Functions.Delivery;
+using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Local.Provisioning;
+using OrderProcessing.Local.Seeding;
 
 namespace OrderProcessing.Tests.Deployment;
 
 /// <summary>
 /// Every file in events/ (what <c>sam local invoke FUNCTION -e events/FILE.json</c> feeds a function) replayed
 /// against the app the way the Lambda Web Adapter hands it over: an HTTP API v2 event becomes the request it
-/// describes, any other event is POSTed to /events as it is. The samples name stack <c>orderprocessing</c>; each
-/// replay points them at its own provisioned stack. A new file in events/ is replayed without touching this class.
+/// describes, any other event is POSTed to /events as it is. Each sample goes to the function template.yaml routes
+/// it to, configured with that function's environment only, so a function missing a variable its code reads fails
+/// here. The samples name stack <c>orderprocessing</c>; each replay points them at its own provisioned stack. What a
+/// sample cannot carry is put in on the way, as a caller would: a fresh bearer token for the placeholder one, the
+/// carrier webhook's signature over a current timestamp and the tracking number of a shipment that exists.
 /// </summary>
 public sealed class SampleEventsTests(CloudFixture cloud)
 {
-    private const string SampleStack = "orderprocessing";
+    private const string SampleStack = TemplateFunctions.SampleStack;
+
+    /// <summary>The webhook secret the carrier webhook sample is signed with (README, "Sample events").</summary>
+    private const string SampleWebhookSecret = "sample-webhook-secret";
+
+    private static readonly string[] EventKinds = ["http-api", "sqs", "dynamodb", "websocket"];
+
+    private const string SampleOrderId = "019abb5e-7c3a-7d2e-9f41-2b6c8a1e4d10";
 
     public static TheoryData<string> Samples => new(SampleFiles());
 
@@ -38,6 +53,36 @@ public sealed class SampleEventsTests(CloudFixture cloud)
         Assert.Contains(samples, s => s.Contains("\"$disconnect\"", StringComparison.Ordinal));
         Assert.Contains(samples, s => s.Contains("\"routeKey\": \"ping\"", StringComparison.Ordinal));
         Assert.Contains(samples, s => s.Contains("\"POST /oauth/token\"", StringComparison.Ordinal));
+        Assert.Contains(samples, s => s.Contains("\"aws:sqs\"", StringComparison.Ordinal) && s.Contains("-carrier-events\"", StringComparison.Ordinal));
+        Assert.Contains(samples, s => s.Contains("\"routeKey\": \"subscribe\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_sample_reaches_a_function_and_every_function_has_a_sample_of_each_kind_of_trigger_it_has()
+    {
+        var template = cloud.Template;
+        var reached = SampleFiles().Select(file =>
+        {
+            using var sample = JsonDocument.Parse(File.ReadAllText(Path.Combine(EventsDirectory, file)));
+            return (File: file, Function: TemplateFunctions.FunctionFor(template, sample.RootElement), Kind: KindOf(file));
+        }).ToList();
+        Assert.Empty(reached.Where(r => r.Function is null).Select(r => r.File));
+        Assert.Empty(reached.Where(r => r.Kind is null).Select(r => $"{r.File}: name it http-api-*, sqs-*, dynamodb-* or websocket-*"));
+
+        var webSocketFunction = TemplateFunctions.FunctionFor(template, JsonDocument.Parse("""{"requestContext":{"routeKey":"$default"}}""").RootElement);
+        var missing = TemplateFunctions.AllFunctions(template)
+            .SelectMany(f => TemplateFunctions.EventsOf(f).Select(e => e.Type switch
+                {
+                    "HttpApi" => "http-api",
+                    "SQS" => "sqs",
+                    "DynamoDB" => "dynamodb",
+                    var other => other,
+                })
+                .Concat(f.LogicalId == webSocketFunction ? ["websocket"] : [])
+                .Distinct()
+                .Where(kind => !reached.Any(r => r.Function == f.LogicalId && r.Kind == kind))
+                .Select(kind => $"{f.LogicalId}: no {kind}-*.json sample"));
+        Assert.Empty(missing);
     }
 
     [Theory]
@@ -45,44 +90,86 @@ public sealed class SampleEventsTests(CloudFixture cloud)
     public async Task Sample_event_gets_the_answer_its_function_should_give(string file)
     {
         var stack = await cloud.ProvisionAsync("samples");
-        await using var app = new AppFactory(cloud, stack);
-        await PutSampleOrderAsync(stack);
-        var json = await File.ReadAllTextAsync(Path.Combine(EventsDirectory, file), TestContext.Current.CancellationToken);
+        var original = await File.ReadAllTextAsync(Path.Combine(EventsDirectory, file), TestContext.Current.CancellationToken);
+        string? function;
+        using (var asWritten = JsonDocument.Parse(original))
+        {
+            function = TemplateFunctions.FunctionFor(cloud.Template, asWritten.RootElement);
+        }
+
+        Assert.NotNull(function);
+        var json = original.Replace($"{SampleStack}-", $"{stack.StackName}-", StringComparison.Ordinal);
         using var sample = JsonDocument.Parse(json);
         var root = sample.RootElement;
 
+        // The rest of the system, as far as the sample needs it: it issues tokens and creates the shipment.
+        await using var system = new AppFactory(cloud, stack);
+        var functionStack = TemplateFunctions.OnlyFunction(cloud.Template, stack, function);
+        var settings = new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = system.SigningKeyDirectory };
+        if (functionStack.Environment.ContainsKey("CARRIER_WEBHOOK_SECRET"))
+        {
+            settings["CARRIER_WEBHOOK_SECRET"] = SampleWebhookSecret; // as `sam local invoke --env-vars` would
+        }
+
+        await using var app = new AppFactory(cloud, functionStack, settings);
+        await PutSampleOrderAsync(stack);
+        using (var dynamo = cloud.CreateDynamoDbClient())
+        {
+            await DemoCatalogue.SeedAsync(dynamo, stack.Tables["ProductsTable"], TimeProvider.System, TestContext.Current.CancellationToken);
+        }
+
         if (IsHttpApiEvent(root))
         {
-            await RegisterBasicAuthClientAsync(app, root);
+            await RegisterBasicAuthClientAsync(system, root);
+            using var request = ToHttpRequest(root);
+            await AuthoriseAsync(system, request);
+            await SignWebhookAsync(system, stack, request);
             using var http = app.CreateClient();
-            using var response = await http.SendAsync(ToHttpRequest(root), TestContext.Current.CancellationToken);
+            using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
             var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-            Assert.True(response.IsSuccessStatusCode, $"{file}: {(int)response.StatusCode} {body}");
-            if (root.GetProperty("rawPath").GetString() == OAuthEndpoints.TokenPath)
-            {
-                using var token = JsonDocument.Parse(body);
-                Assert.False(string.IsNullOrEmpty(token.RootElement.GetProperty("access_token").GetString()));
-            }
-
+            Assert.True(response.IsSuccessStatusCode, $"{file} ({function}): {(int)response.StatusCode} {body}");
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            using var answer = JsonDocument.Parse(body);
+            await AssertHttpOutcomeAsync(stack, root, response, answer.RootElement);
             return;
         }
 
-        using var answer = await PostToEventsAsync(app, json.Replace($"{SampleStack}-", $"{stack.StackName}-", StringComparison.Ordinal));
-        var result = answer.RootElement;
         if (root.TryGetProperty("Records", out var records))
         {
-            Assert.Empty(result.GetProperty("batchItemFailures").EnumerateArray());
+            if (file.Contains("carrier-events", StringComparison.Ordinal))
+            {
+                await CreateSampleShipmentAsync(system, stack);
+            }
+
+            using var answer = await PostToEventsAsync(app, json);
+            Assert.Empty(answer.RootElement.GetProperty("batchItemFailures").EnumerateArray());
             await AssertOutcomeAsync(stack, records[0]);
+            return;
         }
-        else
+
+        var route = root.GetProperty("requestContext").GetProperty("routeKey").GetString();
+        if (route == "subscribe")
         {
-            var route = root.GetProperty("requestContext").GetProperty("routeKey").GetString();
+            await system.Services.GetRequiredService<ConnectionStore>().AddAsync(
+                root.GetProperty("requestContext").GetProperty("connectionId").GetString()!, "demo", TestContext.Current.CancellationToken);
+        }
+
+        using (var answer = await PostToEventsAsync(app, json))
+        {
+            var result = answer.RootElement;
             // The $connect sample carries a placeholder token: it shows where a real one goes, and is refused.
             Assert.Equal(route == "$connect" ? 401 : 200, result.GetProperty("statusCode").GetInt32());
-            if (route == "ping")
+            if (route is "ping" or "subscribe")
             {
                 using var frame = JsonDocument.Parse(result.GetProperty("body").GetString()!);
-                Assert.Equal("pong", frame.RootElement.GetProperty("type").GetString());
+                Assert.Equal(route == "ping" ? "pong" : "subscribed", frame.RootElement.GetProperty("type").GetString());
+            }
+
+            if (route == "subscribe")
+            {
+                var connection = await system.Services.GetRequiredService<ConnectionStore>().GetAsync(
+                    root.GetProperty("requestContext").GetProperty("connectionId").GetString()!, TestContext.Current.CancellationToken);
+                Assert.Contains(SampleOrderId, connection!.Subscriptions);
             }
         }
     }
@@ -104,6 +191,95 @@ public sealed class SampleEventsTests(CloudFixture cloud)
 
     private static bool IsHttpApiEvent(JsonElement root) =>
         root.TryGetProperty("version", out var version) && version.GetString() == "2.0" && root.TryGetProperty("rawPath", out _);
+
+    /// <summary>The kind of event a sample's name says it is (http-api-*, sqs-*, dynamodb-*, websocket-*).</summary>
+    private static string? KindOf(string file) =>
+        EventKinds.FirstOrDefault(kind => file.StartsWith(kind + "-", StringComparison.Ordinal));
+
+    /// <summary>A sample's bearer token is a placeholder: a caller brings a fresh one (every scope, so admin routes work too).</summary>
+    private static async Task AuthoriseAsync(AppFactory system, HttpRequestMessage request)
+    {
+        if (request.Headers.Authorization?.Scheme != "Bearer")
+        {
+            return;
+        }
+
+        using var client = await system.CreateClientAsync(Scopes.All);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", client.AccessToken);
+    }
+
+    /// <summary>The webhook sample names a shipment and a time of its own: point it at a real shipment, sign it now.</summary>
+    private static async Task SignWebhookAsync(AppFactory system, ProvisionedStack stack, HttpRequestMessage request)
+    {
+        if (!request.Headers.Contains(CarrierSignature.SignatureHeader) || request.Content is null)
+        {
+            return;
+        }
+
+        var shipment = await CreateSampleShipmentAsync(system, stack);
+        var body = JsonNode.Parse(await request.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!;
+        body["trackingNumber"] = shipment.TrackingNumber;
+        var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var contentType = request.Content.Headers.ContentType;
+        request.Content = new ByteArrayContent(bytes);
+        request.Content.Headers.ContentType = contentType;
+        request.Headers.Remove(CarrierSignature.TimestampHeader);
+        request.Headers.Remove(CarrierSignature.SignatureHeader);
+        request.Headers.Add(CarrierSignature.TimestampHeader, now.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(CarrierSignature.SignatureHeader, CarrierSignature.Sign(SampleWebhookSecret, now, bytes));
+    }
+
+    /// <summary>The sample order's shipment, made the way DeliveryProcessor makes it: from the order-events sample.</summary>
+    private static async Task<Shipment> CreateSampleShipmentAsync(AppFactory system, ProvisionedStack stack)
+    {
+        var orderEvents = (await File.ReadAllTextAsync(Path.Combine(EventsDirectory, "sqs-order-events.json"), TestContext.Current.CancellationToken))
+            .Replace($"{SampleStack}-", $"{stack.StackName}-", StringComparison.Ordinal);
+        using var answer = await PostToEventsAsync(system, orderEvents);
+        Assert.Empty(answer.RootElement.GetProperty("batchItemFailures").EnumerateArray());
+        return (await system.Services.GetRequiredService<ShipmentStore>().GetAsync($"shp-{SampleOrderId}", TestContext.Current.CancellationToken))!;
+    }
+
+    /// <summary>What an HTTP sample should have done, for the routes the samples cover.</summary>
+    private async Task AssertHttpOutcomeAsync(ProvisionedStack stack, JsonElement sample, HttpResponseMessage response, JsonElement answer)
+    {
+        using var dynamo = cloud.CreateDynamoDbClient();
+        switch (sample.GetProperty("routeKey").GetString())
+        {
+            case "POST /oauth/token":
+                Assert.False(string.IsNullOrEmpty(answer.GetProperty("access_token").GetString()));
+                break;
+            case "GET /health":
+                Assert.Equal("Healthy", answer.GetProperty("status").GetString());
+                break;
+            case "POST /check-availability":
+                Assert.True(answer.GetProperty("available").GetBoolean());
+                Assert.Equal(2, answer.GetProperty("items").GetArrayLength());
+                break;
+            case "POST /orders":
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+                var orderId = answer.GetProperty("orderId").GetString()!;
+                Assert.Equal("PENDING_SHIPMENT", answer.GetProperty("status").GetString());
+                var order = await dynamo.GetItemAsync(stack.Tables["OrdersTable"],
+                    new Dictionary<string, AttributeValue> { ["orderId"] = new() { S = orderId } }, TestContext.Current.CancellationToken);
+                Assert.True(order.IsItemSet, $"order {orderId} is in the Orders table");
+                break;
+            case "GET /orders":
+                Assert.Equal(JsonValueKind.Array, answer.GetProperty("items").ValueKind);
+                break;
+            case "POST /carrier/webhook":
+                Assert.Equal("applied", answer.GetProperty("outcome").GetString());
+                Assert.Equal("SHIPPED", answer.GetProperty("status").GetString());
+                break;
+            case "POST /admin/dlq/{queue}/redrive":
+                Assert.Equal("order-events", answer.GetProperty("queue").GetString());
+                Assert.Equal(0, answer.GetProperty("failed").GetInt32());
+                break;
+            case var other:
+                Assert.Fail($"The sample of route {other} has no expected outcome here; add one.");
+                break;
+        }
+    }
 
     /// <summary>The request an HTTP API v2 event describes, as the adapter rebuilds it.</summary>
     private static HttpRequestMessage ToHttpRequest(JsonElement e)
@@ -212,6 +388,13 @@ public sealed class SampleEventsTests(CloudFixture cloud)
             var shipment = await dynamo.GetItemAsync(stack.Tables["ShipmentsTable"],
                 new Dictionary<string, AttributeValue> { ["shipmentId"] = new() { S = $"shp-{orderId}" } }, cancellation);
             Assert.Equal(orderId, shipment.Item["orderId"].S);
+        }
+        else if (arn.EndsWith("-carrier-events", StringComparison.Ordinal))
+        {
+            // CarrierSimulator: the shipment moved to the step's status.
+            var shipment = await dynamo.GetItemAsync(stack.Tables["ShipmentsTable"],
+                new Dictionary<string, AttributeValue> { ["shipmentId"] = new() { S = body.RootElement.GetProperty("shipmentId").GetString() } }, cancellation);
+            Assert.Equal(body.RootElement.GetProperty("status").GetString(), shipment.Item["status"].S);
         }
         else if (arn.EndsWith("-delivery-status-queue.fifo", StringComparison.Ordinal))
         {

@@ -1,10 +1,15 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Functions.Events;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Provisioning;
 using YamlDotNet.RepresentationModel;
+using static OrderProcessing.Tests.Deployment.TemplateFunctions;
 
 namespace OrderProcessing.Tests.Deployment;
 
@@ -54,7 +59,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
             .Order(StringComparer.Ordinal)
             .ToList();
         var routed = cloud.Template.ResourcesOfType("AWS::ApiGatewayV2::Route")
-            .Select(r => Scalar(r.Property("RouteKey")) ?? "")
+            .Select(r => Text(r.Property("RouteKey")) ?? "")
             .Order(StringComparer.Ordinal)
             .ToList();
 
@@ -66,7 +71,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
     public void Every_SQS_and_stream_event_source_reports_partial_batch_failures()
     {
         var sources = cloud.Template.ResourcesOfType("AWS::Serverless::Function")
-            .SelectMany(f => Events(f).Select(e => (Function: f.LogicalId, Event: e.Name, e.Type, e.Properties)))
+            .SelectMany(f => EventsOf(f).Select(e => (Function: f.LogicalId, Event: e.Name, e.Type, e.Properties)))
             .Where(e => e.Type is "SQS" or "DynamoDB" or "Kinesis")
             .ToList();
 
@@ -74,7 +79,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
         Assert.Contains(sources, s => s.Type == "DynamoDB");
         Assert.All(sources, s => Assert.True(
             Child(s.Properties, "FunctionResponseTypes") is YamlSequenceNode types
-                && types.Children.Any(t => Scalar(t) == "ReportBatchItemFailures"),
+                && types.Children.Any(t => Text(t) == "ReportBatchItemFailures"),
             $"{s.Function}.{s.Event} ({s.Type}) must have FunctionResponseTypes: [ReportBatchItemFailures]."));
     }
 
@@ -88,7 +93,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
             .OfType<string>()
             .ToHashSet();
         var failureDestinations = cloud.Template.ResourcesOfType("AWS::Serverless::Function")
-            .SelectMany(Events)
+            .SelectMany(EventsOf)
             .Select(e => Child(Child(Child(e.Properties, "DestinationConfig"), "OnFailure"), "Destination"))
             .Select(GetAttTarget)
             .OfType<string>()
@@ -99,7 +104,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
         var withoutRedrive = queues
             .Where(q => !deadLetterTargets.Contains(q.LogicalId) && !failureDestinations.Contains(q.LogicalId))
             .Where(q => Child(q.Property("RedrivePolicy"), "deadLetterTargetArn") is null
-                || Scalar(Child(q.Property("RedrivePolicy"), "maxReceiveCount")) is null)
+                || Text(Child(q.Property("RedrivePolicy"), "maxReceiveCount")) is null)
             .Select(q => q.LogicalId);
         Assert.Empty(withoutRedrive);
     }
@@ -125,51 +130,323 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
         Assert.Empty(dangling);
     }
 
+    /// <summary>Settings every function shares; everything else is given per function.</summary>
+    private static readonly string[] SharedVariables =
+        ["AWS_LAMBDA_EXEC_WRAPPER", "ASPNETCORE_HTTP_PORTS", "POWERTOOLS_SERVICE_NAME", "STAGE", "Logging__LogLevel__Default"];
+
+    /// <summary>What validating an access token reads: the deny-list, the signing keys, issuer and audience.</summary>
+    private static readonly string[] TokenValidationVariables =
+        ["TOKENS_TABLE", "SIGNING_KEY_ID", "SIGNING_PREVIOUS_KEY_IDS", "AUTH_ISSUER", "AUTH_AUDIENCE"];
+
+    private static readonly string[] LambdaAlarmMetrics = ["Errors", "Throttles"];
+
+    /// <summary>The metrics an alarm watches for anomalies (README, "Deployment").</summary>
+    private static readonly string[] AlarmedAppMetrics =
+        [Metrics.RateLimited, Metrics.IdempotentReplays, Metrics.RefreshReuseDetected, Metrics.StaleStatusEventsIgnored, Metrics.NotificationsGone];
+
+    [Fact]
+    public void Globals_hold_only_the_settings_every_function_shares()
+    {
+        var notShared = cloud.Template.GlobalEnvironment.Select(v => v.Key)
+            .Where(k => !SharedVariables.Contains(k) && !k.StartsWith("AWS_LWA_", StringComparison.Ordinal));
+
+        Assert.Empty(notShared);
+        Assert.DoesNotContain(cloud.Template.GlobalEnvironment, v => v.Key == "AWS_LWA_ERROR_STATUS_CODES");
+    }
+
+    [Fact]
+    public void A_variable_given_to_several_functions_has_the_same_value_in_each()
+    {
+        // The local host runs every function as one app with the union of their variables.
+        var conflicting = AllFunctions(cloud.Template)
+            .SelectMany(f => cloud.Template.FunctionEnvironment(f.LogicalId))
+            .GroupBy(v => v.Key, v => Describe(v.Value))
+            .Where(g => g.Distinct().Count() > 1)
+            .Select(g => $"{g.Key}: {string.Join(" / ", g.Distinct())}");
+
+        Assert.Empty(conflicting);
+    }
+
+    [Fact]
+    public async Task Each_queue_and_stream_trigger_reaches_its_handler_with_only_its_own_function_s_environment()
+    {
+        var stack = await cloud.ProvisionAsync("triggers");
+        var triggers = AllFunctions(cloud.Template)
+            .SelectMany(f => EventsOf(f).Where(e => e.Type is "SQS" or "DynamoDB").Select(e => (Function: f.LogicalId, Event: e)))
+            .ToList();
+        Assert.True(triggers.Count >= 4, "DeliveryProcessor, CarrierSimulator, StatusUpdater and OrderEventsPublisher have triggers.");
+
+        foreach (var (function, trigger) in triggers)
+        {
+            var (kind, source) = trigger.Type == "SQS"
+                ? (EventSourceKind.Sqs, stack.Queues[GetAttTarget(Child(trigger.Properties, "Queue"))!].Name)
+                : (EventSourceKind.DynamoDbStream, stack.Tables[GetAttTarget(Child(trigger.Properties, "Stream"))!]);
+            await using var app = new AppFactory(cloud, OnlyFunction(cloud.Template, stack, function));
+
+            var handled = app.Services.GetServices<EventHandlerRegistration>()
+                .Where(r => r.Kind == kind)
+                .Any(r => SourceNameOrNull(r, app.Services) == source);
+
+            Assert.True(handled, $"{function}.{trigger.Name}: with only its own variables no handler answers for {source}.");
+        }
+    }
+
+    [Fact]
+    public async Task Each_function_that_checks_access_tokens_gets_what_token_validation_reads()
+    {
+        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-routes"));
+        var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+        var webSocketFunction = WebSocketFunction(cloud.Template);
+
+        var checking = AllFunctions(cloud.Template)
+            .Where(f => f.LogicalId == webSocketFunction || HttpApiRoutes(cloud.Template)
+                .Where(r => r.Function == f.LogicalId)
+                .Any(r => endpoints.Any(e => ServesRoute(e, r.Method, r.Path) && e.Metadata.GetMetadata<IAllowAnonymous>() is null)))
+            .Select(f => f.LogicalId)
+            .ToList();
+        Assert.Contains("OrdersApi", checking);
+        Assert.Contains(webSocketFunction, checking);
+
+        var missing = checking.SelectMany(function =>
+        {
+            var variables = cloud.Template.FunctionEnvironment(function).Select(v => v.Key).ToHashSet();
+            // HTTP requests also pass the per-client rate limiter; WebSocket route events do not.
+            var needed = function == webSocketFunction ? TokenValidationVariables : [.. TokenValidationVariables, "RATE_LIMITS_TABLE"];
+            return needed.Where(v => !variables.Contains(v)).Select(v => $"{function}: {v}");
+        });
+        Assert.Empty(missing);
+    }
+
+    [Fact]
+    public void Each_function_may_touch_exactly_the_tables_queues_and_APIs_it_has_variables_for()
+    {
+        var problems = new List<string>();
+        foreach (var function in AllFunctions(cloud.Template))
+        {
+            var variables = cloud.Template.FunctionEnvironment(function.LogicalId).ToList();
+            var policies = Policies(function).ToList();
+            string[] Targets(string suffix) => [.. variables.Where(v => v.Key.EndsWith(suffix, StringComparison.Ordinal))
+                .Select(v => RefTarget(v.Value)).OfType<string>().Order(StringComparer.Ordinal)];
+            string[] PolicyTargets(Func<string, bool> template, string property, Func<YamlNode?, string?> target) =>
+                [.. policies.Where(p => template(p.Template)).Select(p => target(Child(p.Parameters, property))).OfType<string>()
+                    .Distinct().Order(StringComparer.Ordinal)];
+
+            // A table policy without the variable is a permission nothing uses; a variable without a policy fails at run time.
+            // The table whose stream triggers the function is named by its variable too; SAM grants the stream reads.
+            var streamTables = EventsOf(function).Where(e => e.Type == "DynamoDB").Select(e => GetAttTarget(Child(e.Properties, "Stream")));
+            var tables = Targets("_TABLE");
+            var tablePolicies = PolicyTargets(t => t.StartsWith("DynamoDB", StringComparison.Ordinal), "TableName", RefTarget)
+                .Union(streamTables.OfType<string>()).Order(StringComparer.Ordinal).ToArray();
+            if (!tables.SequenceEqual(tablePolicies))
+            {
+                problems.Add($"{function.LogicalId}: table variables [{string.Join(", ", tables)}], table policies [{string.Join(", ", tablePolicies)}]");
+            }
+
+            var triggerQueues = EventsOf(function).Where(e => e.Type == "SQS").Select(e => GetAttTarget(Child(e.Properties, "Queue")));
+            var sends = PolicyTargets(t => t == "SQSSendMessagePolicy", "QueueName", GetAttTarget);
+            var queues = Targets("_QUEUE_URL");
+            problems.AddRange(sends.Except(queues).Select(q => $"{function.LogicalId}: may send to {q} but has no URL for it"));
+            problems.AddRange(queues.Except(sends).Except(triggerQueues.OfType<string>())
+                .Select(q => $"{function.LogicalId}: has the URL of {q} but may not send to it, nor is it its trigger"));
+
+            var polls = PolicyTargets(t => t == "SQSPollerPolicy", "QueueName", GetAttTarget);
+            var deadLetters = Targets("_DLQ_URL");
+            if (!polls.SequenceEqual(deadLetters))
+            {
+                problems.Add($"{function.LogicalId}: DLQ variables [{string.Join(", ", deadLetters)}], poller policies [{string.Join(", ", polls)}]");
+            }
+
+            var actions = StatementActions(function).ToHashSet(StringComparer.Ordinal);
+            if (variables.Any(v => v.Key == "WEBSOCKET_CALLBACK_URL") != actions.Contains("execute-api:ManageConnections"))
+            {
+                problems.Add($"{function.LogicalId}: WEBSOCKET_CALLBACK_URL and execute-api:ManageConnections go together");
+            }
+
+            if (variables.Any(v => v.Key == "SIGNING_KEY_ID") != actions.Contains("kms:GetPublicKey"))
+            {
+                problems.Add($"{function.LogicalId}: SIGNING_KEY_ID and kms:GetPublicKey go together");
+            }
+        }
+
+        Assert.Empty(problems);
+        var signers = AllFunctions(cloud.Template).Where(f => StatementActions(f).Contains("kms:Sign")).Select(f => f.LogicalId);
+        Assert.Equal(["AuthApi"], signers);
+    }
+
+    [Fact]
+    public void Every_queue_a_function_consumes_hides_a_received_message_for_at_least_six_times_the_function_timeout()
+    {
+        var defaultTimeout = int.Parse(Text(cloud.Template.GlobalFunctionProperty("Timeout")) ?? "3", CultureInfo.InvariantCulture);
+        var queues = cloud.Template.ResourcesOfType("AWS::SQS::Queue").ToDictionary(q => q.LogicalId);
+        var sources = AllFunctions(cloud.Template)
+            .SelectMany(f => EventsOf(f).Where(e => e.Type == "SQS").Select(e => (Function: f, Event: e)))
+            .ToList();
+        Assert.NotEmpty(sources);
+
+        var tooShort = sources.Select(s =>
+            {
+                var timeout = Text(s.Function.Property("Timeout")) is { } own ? int.Parse(own, CultureInfo.InvariantCulture) : defaultTimeout;
+                var window = int.Parse(Text(Child(s.Event.Properties, "MaximumBatchingWindowInSeconds")) ?? "0", CultureInfo.InvariantCulture);
+                var queue = queues[GetAttTarget(Child(s.Event.Properties, "Queue"))!];
+                // SQS's default visibility timeout is 30 s. AWS: at least six times the function timeout, plus the batching window.
+                var visibility = int.Parse(Text(queue.Property("VisibilityTimeout")) ?? "30", CultureInfo.InvariantCulture);
+                return (s.Function.LogicalId, Queue: queue.LogicalId, visibility, Needed: 6 * timeout + window);
+            })
+            .Where(s => s.visibility < s.Needed)
+            .Select(s => $"{s.Queue}: VisibilityTimeout {s.visibility} s < {s.Needed} s ({s.LogicalId})");
+        Assert.Empty(tooShort);
+    }
+
+    [Fact]
+    public void Every_function_has_an_errors_and_a_throttles_alarm_that_notifies_the_alarm_topic()
+    {
+        var alarms = cloud.Template.ResourcesOfType("AWS::CloudWatch::Alarm")
+            .Where(a => Text(a.Property("Namespace")) == "AWS/Lambda")
+            .Where(a => a.Property("AlarmActions") is YamlSequenceNode actions
+                && actions.Children.Any(n => RefTarget(n) == "AlarmTopic"))
+            .Select(a => (Metric: Text(a.Property("MetricName")),
+                Function: (a.Property("Dimensions") as YamlSequenceNode)?.Children
+                    .Where(d => Text(Child(d, "Name")) == "FunctionName").Select(d => RefTarget(Child(d, "Value"))).SingleOrDefault(),
+                a.Condition))
+            .ToList();
+
+        var missing = AllFunctions(cloud.Template).SelectMany(f => LambdaAlarmMetrics
+            .Where(metric => !alarms.Any(a => a.Metric == metric && a.Function == f.LogicalId && a.Condition == f.Condition))
+            .Select(metric => $"{f.LogicalId} {metric}"));
+        Assert.Empty(missing);
+    }
+
+    [Fact]
+    public void Every_metric_the_dashboard_and_the_alarms_read_in_namespace_OrderProcessing_is_one_the_app_emits_with_its_dimensions()
+    {
+        var references = AppMetricReferences(cloud.Template).ToList();
+        var service = Text(cloud.Template.GlobalEnvironment.Single(v => v.Key == "POWERTOOLS_SERVICE_NAME").Value);
+        var functions = AllFunctions(cloud.Template).Select(f => f.LogicalId).ToHashSet();
+        Assert.Contains(references, r => r.Where.StartsWith("Dashboard", StringComparison.Ordinal));
+        Assert.Contains(references, r => !r.Where.StartsWith("Dashboard", StringComparison.Ordinal));
+
+        var wrong = references.Where(r => !EmittedMetrics.Contains(r.Name)
+                || !r.Dimensions.Select(d => d.Name).SequenceEqual(["service", "function"])
+                || r.Dimensions[0].Value != service
+                || !functions.Contains(r.Dimensions[1].Value))
+            .Select(r => $"{r.Where}: {r.Name} [{string.Join(", ", r.Dimensions.Select(d => $"{d.Name}={d.Value}"))}]");
+        Assert.Empty(wrong);
+    }
+
+    [Fact]
+    public void Every_metric_the_app_emits_is_on_the_dashboard_and_each_anomaly_metric_has_an_alarm()
+    {
+        var references = AppMetricReferences(cloud.Template).ToList();
+
+        var notOnDashboard = EmittedMetrics.Where(m => !references.Any(r => r.Name == m && r.Where.StartsWith("Dashboard", StringComparison.Ordinal)));
+        Assert.Empty(notOnDashboard);
+        var notAlarmed = AlarmedAppMetrics.Where(m => !references.Any(r => r.Name == m && !r.Where.StartsWith("Dashboard", StringComparison.Ordinal)));
+        Assert.Empty(notAlarmed);
+    }
+
+    /// <summary>The metric names of <see cref="Metrics"/> (its public string constants, but the namespace).</summary>
+    private static IReadOnlyList<string> EmittedMetrics =>
+        [.. typeof(Metrics).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType == typeof(string) && f.Name != nameof(Metrics.Namespace))
+            .Select(f => (string)f.GetRawConstantValue()!)];
+
+    /// <summary>Every use of a metric of namespace OrderProcessing: in alarms (single metric or metric math) and on dashboards.</summary>
+    private static IEnumerable<MetricReference> AppMetricReferences(SamTemplate template)
+    {
+        foreach (var alarm in template.ResourcesOfType("AWS::CloudWatch::Alarm"))
+        {
+            var metrics = new List<YamlNode> { alarm.Properties };
+            metrics.AddRange((alarm.Property("Metrics") as YamlSequenceNode)?.Children.Select(m => Child(Child(m, "MetricStat"), "Metric")).OfType<YamlNode>() ?? []);
+            foreach (var metric in metrics.Where(m => Text(Child(m, "Namespace")) == Metrics.Namespace))
+            {
+                yield return new MetricReference(alarm.LogicalId, Text(Child(metric, "MetricName")) ?? "",
+                    [.. ((Child(metric, "Dimensions") as YamlSequenceNode)?.Children ?? [])
+                        .Select(d => (Text(Child(d, "Name")) ?? "", RefTarget(Child(d, "Value")) ?? Text(Child(d, "Value")) ?? ""))]);
+            }
+        }
+
+        foreach (var dashboard in template.ResourcesOfType("AWS::CloudWatch::Dashboard"))
+        {
+            using var body = JsonDocument.Parse(Text(dashboard.Property("DashboardBody")) ?? "{}");
+            foreach (var widget in body.RootElement.GetProperty("widgets").EnumerateArray())
+            {
+                if (!widget.GetProperty("properties").TryGetProperty("metrics", out var rows))
+                {
+                    continue;
+                }
+
+                foreach (var row in rows.EnumerateArray().Where(r => r[0].GetString() == Metrics.Namespace))
+                {
+                    var strings = row.EnumerateArray().TakeWhile(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList();
+                    yield return new MetricReference($"{dashboard.LogicalId} '{widget.GetProperty("properties").GetProperty("title")}'", strings[1],
+                        [.. strings.Skip(2).Chunk(2).Select(pair => (pair[0], pair.Length > 1 ? SubstitutedName(pair[1]) : ""))]);
+                }
+            }
+        }
+    }
+
+    /// <summary>"${OrdersApi}" → OrdersApi; anything else as it is.</summary>
+    private static string SubstitutedName(string value) =>
+        value.StartsWith("${", StringComparison.Ordinal) && value.EndsWith('}') ? value[2..^1] : value;
+
+    private sealed record MetricReference(string Where, string Name, IReadOnlyList<(string Name, string Value)> Dimensions);
+
+    /// <summary>SAM policy templates of a function: template name and parameters.</summary>
+    private static IEnumerable<(string Template, YamlNode Parameters)> Policies(TemplateResource function) =>
+        (function.Property("Policies") as YamlSequenceNode)?.Children
+            .OfType<YamlMappingNode>()
+            .Where(p => p.Children.Count == 1 && Text(p.Children.Keys.First()) != "Statement")
+            .Select(p => (Text(p.Children.Keys.First())!, p.Children.Values.First())) ?? [];
+
+    /// <summary>The actions of a function's inline policy statements.</summary>
+    private static IEnumerable<string> StatementActions(TemplateResource function) =>
+        (function.Property("Policies") as YamlSequenceNode)?.Children
+            .Select(p => Child(p, "Statement"))
+            .OfType<YamlSequenceNode>()
+            .SelectMany(statements => statements.Children)
+            .SelectMany(statement => Child(statement, "Action") switch
+            {
+                YamlSequenceNode many => many.Children.Select(Text),
+                var one => [Text(one)],
+            })
+            .OfType<string>() ?? [];
+
+    private static string WebSocketFunction(SamTemplate template) =>
+        FunctionFor(template, JsonDocument.Parse("""{"requestContext":{"routeKey":"$connect"}}""").RootElement)
+            ?? throw new InvalidDataException("No function is integrated with the WebSocket API.");
+
+    private static bool ServesRoute(RouteEndpoint endpoint, string method, string path) =>
+        new AppEndpoint("/" + (endpoint.RoutePattern.RawText ?? "").TrimStart('/'),
+            endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Serves(method, path);
+
+    private static string? SourceNameOrNull(EventHandlerRegistration registration, IServiceProvider services)
+    {
+        try
+        {
+            return registration.SourceName(services);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string Describe(YamlNode node) => node switch
+    {
+        YamlScalarNode scalar => $"{StackContext.TagOf(scalar)} {scalar.Value}".Trim(),
+        _ => string.Join(" ", node.AllNodes.OfType<YamlScalarNode>().Select(s => s.Value)),
+    };
+
     /// <summary>A route template with parameter names and constraints dropped: /orders/{id:guid} → /orders/{}.</summary>
     internal static string Normalise(string path) => Parameter().Replace("/" + path.Trim('/'), "{}");
 
     private static IEnumerable<(string Function, string Method, string Path)> HttpApiRoutes(SamTemplate template) =>
         template.ResourcesOfType("AWS::Serverless::Function")
-            .SelectMany(f => Events(f)
+            .SelectMany(f => EventsOf(f)
                 .Where(e => e.Type == "HttpApi")
                 .Select(e => (f.LogicalId,
-                    (Scalar(Child(e.Properties, "Method")) ?? "").ToUpperInvariant(),
-                    Scalar(Child(e.Properties, "Path")) ?? "")));
-
-    private static IEnumerable<(string Name, string Type, YamlMappingNode Properties)> Events(TemplateResource function) =>
-        function.Property("Events") is YamlMappingNode events
-            ? events.Children.Select(p => (
-                Scalar(p.Key) ?? "",
-                Scalar(Child(p.Value, "Type")) ?? "",
-                Child(p.Value, "Properties") as YamlMappingNode ?? new YamlMappingNode()))
-            : [];
-
-    private static string? Scalar(YamlNode? node) => (node as YamlScalarNode)?.Value;
-
-    private static YamlNode? Child(YamlNode? node, string key) =>
-        node is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
-
-    /// <summary>The logical id of <c>!Ref X</c> or <c>{Ref: X}</c>.</summary>
-    private static string? RefTarget(YamlNode node) => node switch
-    {
-        YamlScalarNode scalar when StackContext.TagOf(scalar) == "!Ref" => scalar.Value,
-        YamlMappingNode { Children.Count: 1 } map when Scalar(map.Children.Keys.First()) == "Ref" => Scalar(map.Children.Values.First()),
-        _ => null,
-    };
-
-    /// <summary>The logical id of <c>!GetAtt X.Arn</c> or <c>{Fn::GetAtt: [X, Arn]}</c>.</summary>
-    private static string? GetAttTarget(YamlNode? node) => node switch
-    {
-        YamlScalarNode scalar when StackContext.TagOf(scalar) == "!GetAtt" => scalar.Value?.Split('.')[0],
-        YamlSequenceNode sequence when StackContext.TagOf(sequence) == "!GetAtt" => Scalar(sequence.Children[0]),
-        YamlMappingNode { Children.Count: 1 } map when Scalar(map.Children.Keys.First()) == "Fn::GetAtt" =>
-            map.Children.Values.First() switch
-            {
-                YamlSequenceNode sequence => Scalar(sequence.Children[0]),
-                var value => Scalar(value)?.Split('.')[0],
-            },
-        _ => null,
-    };
+                    (Text(Child(e.Properties, "Method")) ?? "").ToUpperInvariant(),
+                    Text(Child(e.Properties, "Path")) ?? "")));
 
     [GeneratedRegex(@"\{[^}]*\}")]
     private static partial Regex Parameter();

@@ -48,6 +48,10 @@ public sealed class LocalCloud : IAsyncDisposable
     public static LocalCloud Attach(Uri endpoint, bool emulatorCredentials) =>
         new(endpoint, endpoint, external: true, emulatorCredentials);
 
+    /// <summary>Uses two running services (e.g. the emulators of a running local host) and starts nothing.</summary>
+    public static LocalCloud Attach(Uri dynamoDb, Uri sqs, bool emulatorCredentials) =>
+        new(dynamoDb, sqs, external: true, emulatorCredentials);
+
     public Uri DynamoDbEndpoint { get; }
 
     public Uri SqsEndpoint { get; }
@@ -102,8 +106,10 @@ public sealed class LocalCloud : IAsyncDisposable
         var cloud = new LocalCloud(plan.DynamoDb.Endpoint, plan.Sqs.Endpoint, external: false, emulatorCredentials: true);
         try
         {
-            await cloud.StartEmulatorAsync(plan.DynamoDb, options, cancellationToken);
-            await cloud.StartEmulatorAsync(plan.Sqs, options, cancellationToken);
+            // Side by side: fauxqs is ready while DynamoDB Local's JVM is still starting.
+            await Task.WhenAll(
+                cloud.StartEmulatorAsync(plan.DynamoDb, options, cancellationToken),
+                cloud.StartEmulatorAsync(plan.Sqs, options, cancellationToken));
             return cloud;
         }
         catch

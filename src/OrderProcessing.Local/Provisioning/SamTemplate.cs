@@ -52,8 +52,17 @@ public sealed class SamTemplate
                 p => (Child((YamlMappingNode)p.Value, "Default") as YamlScalarNode)?.Value ?? "")
             : new Dictionary<string, string>();
 
-    /// <summary>Globals.Function.Environment.Variables followed by each function's own, later ones winning.</summary>
-    public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment()
+    /// <summary>The functions (AWS::Serverless::Function), by logical id.</summary>
+    public IEnumerable<TemplateResource> Functions => ResourcesOfType("AWS::Serverless::Function");
+
+    /// <summary>A Globals.Function property (Timeout, MemorySize, ...), null when not set there.</summary>
+    public YamlNode? FunctionGlobal(string name) => Child(Child(Child(_root, "Globals"), "Function"), name);
+
+    /// <summary>
+    /// Globals.Function.Environment.Variables followed by each function's own (only that of <paramref name="logicalId"/>
+    /// when given, as that Lambda function gets them), later ones winning.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment(string? logicalId = null)
     {
         var globals = Child(Child(Child(Child(_root, "Globals"), "Function"), "Environment"), "Variables");
         var all = new List<YamlMappingNode>();
@@ -62,7 +71,7 @@ public sealed class SamTemplate
             all.Add(g);
         }
 
-        foreach (var function in ResourcesOfType("AWS::Serverless::Function"))
+        foreach (var function in Functions.Where(f => logicalId is null || f.LogicalId == logicalId))
         {
             if (Child(Child(function.Properties, "Environment"), "Variables") is YamlMappingNode own)
             {

@@ -1,3 +1,4 @@
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using OrderProcessing.Local.Seeding;
 
@@ -84,6 +85,8 @@ public sealed class OrderTrackingPageTests(CloudFixture cloud) : IAsyncLifetime
         Assert.Equal(1, await page.EvaluateAsync<int>("() => performance.getEntriesByType('navigation').length"));
         await Assertions.Expect(page.Locator("#connection-state")).ToHaveTextAsync("Live");
 
+        await AssertAccessibleAsync(page);
+
         var screenshot = Path.Combine(ArtifactsDirectory, "order-tracking.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         TestContext.Current.AddAttachment("order-tracking.png", await File.ReadAllBytesAsync(screenshot, TestContext.Current.CancellationToken), "image/png");
@@ -95,6 +98,7 @@ public sealed class OrderTrackingPageTests(CloudFixture cloud) : IAsyncLifetime
     public async Task An_out_of_stock_item_shows_the_availability_check_and_the_409_detail_and_orders_nothing()
     {
         var page = await OpenAsync(new BrowserNewPageOptions());
+        await AssertAccessibleAsync(page);
         await SignInAsync(page);
         var soldOut = page.Locator($"#qty-{DemoCatalogue.SoldOutProductId}");
         var shortfall = $"{DemoCatalogue.Products.Single(p => p.Id == DemoCatalogue.SoldOutProductId).Name}: 1 wanted, 0 in stock (not enough in stock)";
@@ -111,6 +115,7 @@ public sealed class OrderTrackingPageTests(CloudFixture cloud) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#order-result li")).ToHaveTextAsync(shortfall);
         await Assertions.Expect(page.Locator("li.order")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator("#orders-empty")).ToBeVisibleAsync();
+        await AssertAccessibleAsync(page);
     }
 
     [Fact]
@@ -168,6 +173,18 @@ public sealed class OrderTrackingPageTests(CloudFixture cloud) : IAsyncLifetime
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Order tracking" })).ToBeVisibleAsync();
         Assert.Empty(errors);
         return page;
+    }
+
+    /// <summary>axe-core's WCAG 2.x A and AA rules (labels, names, contrast, landmarks, ...) find nothing on the page as it is.</summary>
+    private static async Task AssertAccessibleAsync(IPage page)
+    {
+        var results = await page.RunAxe(new Deque.AxeCore.Commons.AxeRunOptions
+        {
+            RunOnly = new Deque.AxeCore.Commons.RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+        });
+        Assert.Contains(results.Passes, rule => rule.Id == "label");
+        Assert.True(results.Violations.Length == 0, string.Join("\n", results.Violations.Select(v =>
+            $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => string.Join(" ", n.Target)))}")));
     }
 
     private static async Task SignInAsync(IPage page)

@@ -106,10 +106,8 @@ public sealed class LocalCloud : IAsyncDisposable
         var cloud = new LocalCloud(plan.DynamoDb.Endpoint, plan.Sqs.Endpoint, external: false, emulatorCredentials: true);
         try
         {
-            // Side by side: fauxqs is ready while DynamoDB Local's JVM is still starting.
-            await Task.WhenAll(
-                cloud.StartEmulatorAsync(plan.DynamoDb, options, cancellationToken),
-                cloud.StartEmulatorAsync(plan.Sqs, options, cancellationToken));
+            await cloud.StartEmulatorAsync(plan.DynamoDb, options, cancellationToken);
+            await cloud.StartEmulatorAsync(plan.Sqs, options, cancellationToken);
             return cloud;
         }
         catch

@@ -168,6 +168,13 @@ public static partial class InvokeCommand
     private static Invocation Prepare(SamTemplate template, TemplateResource function, string eventPath, string? envVarsPath, string repositoryRoot,
         string stackName, Dictionary<string, string> parameters, TextWriter stderr)
     {
+        var parameterValues = LocalHost.ParameterValues(template, parameters);
+        if (function.Condition is { } condition
+            && !TemplateConditions.IsTrue(template, condition, new StackContext(stackName, LocalCloud.Region, "000000000000", parameterValues)))
+        {
+            throw new InvokeUsageException($"{function.LogicalId} is not created with these parameters: its Condition {condition} is false.");
+        }
+
         var eventFile = InRepository(eventPath, repositoryRoot);
         if (!File.Exists(eventFile))
         {
@@ -197,7 +204,7 @@ public static partial class InvokeCommand
         }
 
         var triggers = FunctionTriggers.Of(template, function);
-        var names = new StackNames(template, stackName, LocalHost.ParameterValues(template, parameters));
+        var names = new StackNames(template, stackName, parameterValues);
         var source = TriggerFor(lambdaEvent, triggers, names)
             ?? throw new InvokeUsageException($"{eventPath} is {lambdaEvent.Describe()}, but {function.LogicalId} has no trigger for it; "
                 + $"it is triggered by {triggers.Describe(names)}.");

@@ -150,6 +150,15 @@ public sealed partial class InvokeCommandTests(CloudFixture cloud)
     }
 
     [Fact]
+    public async Task A_function_the_parameters_leave_out_is_refused()
+    {
+        var run = await InvokeAsync("CarrierSimulator", "--event", "events/sqs-order-events.json", "--parameter", "EnableCarrierSimulator=false");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("error: CarrierSimulator is not created with these parameters: its Condition CarrierSimulatorEnabled is false.", run.Stderr.Trim());
+    }
+
+    [Fact]
     public async Task Env_vars_override_the_functions_variables_the_function_entry_over_Parameters_as_with_sam()
     {
         var stack = await cloud.ProvisionAsync("invoke-env");

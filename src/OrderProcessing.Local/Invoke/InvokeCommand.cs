@@ -111,16 +111,21 @@ public static partial class InvokeCommand
         {
             invocation = Prepare(template, resource, eventPath, envVarsPath, repositoryRoot, stackName, parameters, stderr);
         }
-        catch (InvokeUsageException e)
+        catch (Exception e) when (e is InvokeUsageException or SetupException)
         {
             await stderr.WriteLineAsync($"error: {e.Message}");
             return 2;
         }
-        catch (SetupException e)
+
+        // The caller's settings, then the function's variables from --env-vars ("__" separates sections, as in
+        // environment variables), then what Lambda itself sets.
+        var settings = new Dictionary<string, string?>(hostOptions?.Settings ?? new Dictionary<string, string?>());
+        foreach (var (name, value) in invocation.AppVariables)
         {
-            await stderr.WriteLineAsync($"error: {e.Message}");
-            return 2;
+            settings[name.Replace("__", ":", StringComparison.Ordinal)] = value;
         }
+
+        settings["AWS_LAMBDA_FUNCTION_NAME"] = invocation.FunctionName(stackName);
 
         LocalHost host;
         try
@@ -139,11 +144,7 @@ public static partial class InvokeCommand
                 FunctionLogicalId = function,
                 LogOutput = stderr,
                 Progress = line => stderr.WriteLine($"  {line}"),
-                Settings = new Dictionary<string, string?>((hostOptions?.Settings ?? new Dictionary<string, string?>())
-                    .Concat(invocation.AppVariables.Select(v => KeyValuePair.Create(v.Key.Replace("__", ":", StringComparison.Ordinal), (string?)v.Value))))
-                {
-                    ["AWS_LAMBDA_FUNCTION_NAME"] = invocation.FunctionName(stackName),
-                },
+                Settings = settings,
             }, cancellationToken);
         }
         catch (SetupException e)

@@ -13,8 +13,14 @@ const SCOPES = "products:read orders:read orders:write notifications:read";
 const session = { clientId: "", clientSecret: "", accessToken: "", refreshToken: "", expiresAt: 0 };
 const orders = new Map(); // orderId -> { order, element }
 let socket = null;
+let everConnected = false;
 let reconnectAttempt = 0;
 let reconnectTimer = 0;
+let countdownTimer = 0;
+
+// Statuses only move forward (a late or repeated notification never moves a badge back); the last two are final.
+const STATUS_ORDER = ["PENDING_SHIPMENT", "SHIPPED", "DELIVERED", "CANCELLED", "DELIVERY_FAILED"];
+const rank = (status) => Math.min(STATUS_ORDER.indexOf(status), 3);
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -56,12 +62,17 @@ async function accessToken() {
 }
 
 /** Calls the API with a bearer token; answers { ok, status, body } (ProblemDetails on errors). */
-async function api(path, options = {}) {
+async function api(path, options = {}, retried = false) {
   const token = await accessToken();
   const response = await fetch(`${API}${path}`, {
     ...options,
     headers: { Accept: "application/json", Authorization: `Bearer ${token}`, ...(options.headers ?? {}) },
   });
+  if (response.status === 401 && !retried) {
+    // Expired or revoked before its time: get a new token and try once more.
+    session.expiresAt = 0;
+    return api(path, options, true);
+  }
   const body = response.status === 204 ? null : await response.json().catch(() => null);
   return { ok: response.ok, status: response.status, body };
 }
@@ -120,7 +131,13 @@ async function checkAvailability() {
     return showResult(false, problemText(body));
   }
   showResult(body.available, body.available ? "Everything is available." : "Not everything is available:",
-    body.items.filter((i) => !i.available).map((i) => `${productName(i.productId)}: ${i.requested} wanted, ${i.inStock} in stock (${i.reason})`));
+    body.items.filter((i) => !i.available).map(shortfall));
+}
+
+/** One unavailable item of an availability answer or a 409, in words. */
+function shortfall(item) {
+  const why = item.reason === "UNKNOWN_PRODUCT" ? "no such product" : "not enough in stock";
+  return `${productName(item.productId)}: ${item.requested} wanted, ${item.inStock} in stock (${why})`;
 }
 
 async function placeOrder(event) {
@@ -143,11 +160,12 @@ async function placeOrder(event) {
     if (ok) {
       showResult(true, `Order placed: ${body.orderId}`);
       upsertOrder(body);
+      addTimelineEntry(body.orderId, body.status, body.createdAt);
       await loadCatalogue();
     } else if (status === 409 && body?.items) {
-      showResult(false, body.title ?? "Some items are not available:",
-        body.items.filter((i) => !i.available)
-          .map((i) => `${productName(i.productId)}: ${i.requested} wanted, ${i.inStock} in stock (${i.reason})`));
+      // Nothing was ordered: the problem's items say what is short.
+      showResult(false, `${body.title ?? "Some items are not available."} ${body.detail ?? ""}`.trim(),
+        body.items.filter((i) => !i.available).map(shortfall));
     } else {
       showResult(false, problemText(body));
     }
@@ -179,16 +197,21 @@ function problemText(problem) {
 
 // ---- Orders and their live status ---------------------------------------------------------------------
 
+/** The caller's latest orders with their history; also run after a reconnect, to catch up on what was missed. */
 async function loadOrders() {
   const { ok, body } = await api("/orders?limit=20");
-  if (!ok) return;
-  for (const order of [...body.items].reverse()) {
-    upsertOrder(order);
+  if (!ok) {
+    $("#orders-empty").textContent = problemText(body);
+    return;
+  }
+  $("#orders-empty").hidden = body.items.length > 0 || orders.size > 0;
+  for (const order of [...body.items].reverse()) upsertOrder(order);
+  await Promise.all(body.items.map(async (order) => {
     const history = await api(`/orders/${encodeURIComponent(order.orderId)}/history`);
     if (history.ok) {
       for (const change of history.body.history) addTimelineEntry(order.orderId, change.status, change.at);
     }
-  }
+  }));
 }
 
 function upsertOrder(order) {
@@ -200,6 +223,7 @@ function upsertOrder(order) {
     element.querySelector(".order-lines").textContent =
       order.items.map((l) => `${l.quantity} × ${l.name}`).join(", ") + ` — ${formatMoney(order.total, order.currency)}`;
     $("#orders").prepend(element);
+    $("#orders-empty").hidden = true;
     entry = { order, element };
     orders.set(order.orderId, entry);
   }
@@ -210,6 +234,7 @@ function setStatus(orderId, status) {
   const entry = orders.get(orderId);
   if (!entry) return;
   const badge = entry.element.querySelector(".badge");
+  if (badge.dataset.status && rank(status) <= rank(badge.dataset.status)) return;
   badge.dataset.status = status;
   badge.textContent = status.replaceAll("_", " ");
   badge.setAttribute("aria-label", `Status: ${status.replaceAll("_", " ").toLowerCase()}`);
@@ -226,14 +251,18 @@ function addTimelineEntry(orderId, status, at) {
   time.dateTime = at;
   time.textContent = new Date(at).toLocaleTimeString();
   item.append(`${status.replaceAll("_", " ")} at `, time);
-  timeline.append(item);
+  // In the order things happened, whatever order the notifications and history arrive in.
+  const later = [...timeline.children].find((li) => rank(li.dataset.status) > rank(status));
+  timeline.insertBefore(item, later ?? null);
 }
 
 async function onNotification(message) {
   if (message.type !== "order.status_changed") return;
   if (!orders.has(message.orderId)) {
+    // Placed elsewhere (another tab or device): fetch it once.
     const { ok, body } = await api(`/orders/${encodeURIComponent(message.orderId)}`);
-    if (ok) upsertOrder(body);
+    if (!ok) return;
+    upsertOrder(body);
   }
   setStatus(message.orderId, message.status);
   addTimelineEntry(message.orderId, message.status, message.occurredAt);
@@ -248,6 +277,7 @@ function setConnection(state, text) {
 
 async function connect() {
   clearTimeout(reconnectTimer);
+  clearInterval(countdownTimer);
   setConnection("connecting", reconnectAttempt ? `Reconnecting (attempt ${reconnectAttempt})…` : "Connecting…");
   let token;
   try {
@@ -258,9 +288,14 @@ async function connect() {
   }
   const current = new WebSocket(`${WS}?token=${encodeURIComponent(token)}`);
   socket = current;
+  let opened = false;
   current.addEventListener("open", () => {
+    opened = true;
     reconnectAttempt = 0;
     setConnection("online", "Live");
+    // Notifications sent while this page was disconnected are gone: read the orders again.
+    if (everConnected) loadOrders();
+    everConnected = true;
   });
   current.addEventListener("message", (event) => {
     try {
@@ -271,16 +306,22 @@ async function connect() {
   });
   current.addEventListener("close", () => {
     if (socket !== current) return;
-    setConnection("offline", "Disconnected");
-    // A refused connection is most often an expired token: the next attempt gets a fresh one.
-    if (Date.now() >= session.expiresAt - 30_000) session.expiresAt = 0;
+    // A connection refused at the handshake (the browser does not say why) is most often a token that expired
+    // or was revoked: the next attempt gets a fresh one.
+    if (!opened || Date.now() >= session.expiresAt - 30_000) session.expiresAt = 0;
     scheduleReconnect();
   });
 }
 
+/** Exponential backoff with jitter: 0.5 s, 1 s, 2 s ... up to 30 s, each between half and all of that. */
 function scheduleReconnect() {
   reconnectAttempt += 1;
-  const delay = Math.min(30_000, 500 * 2 ** Math.min(reconnectAttempt, 6)) * (0.5 + Math.random() / 2);
+  const delay = Math.min(30_000, 250 * 2 ** Math.min(reconnectAttempt, 7)) * (0.5 + Math.random() / 2);
+  const retryAt = Date.now() + delay;
+  const show = () => setConnection("offline", `Disconnected; reconnecting in ${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))} s`);
+  show();
+  clearInterval(countdownTimer);
+  countdownTimer = setInterval(show, 1000);
   reconnectTimer = setTimeout(connect, delay);
 }
 
@@ -307,12 +348,14 @@ $("#sign-in-form").addEventListener("submit", async (event) => {
     error.hidden = false;
     return;
   }
+  // The secret stays in `session` (to sign in again when tokens run out), not in the form.
+  $("#client-secret").value = "";
   $("#sign-in").hidden = true;
   $("#shop").hidden = false;
   $("#orders-section").hidden = false;
-  await Promise.all([loadCatalogue(), loadOrders()]);
+  $("#shop-title").focus();
   connect();
-  $("#shop-title").focus?.();
+  await Promise.all([loadCatalogue(), loadOrders()]);
 });
 
 $("#check").addEventListener("click", checkAvailability);

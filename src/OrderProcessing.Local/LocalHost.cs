@@ -66,6 +66,12 @@ public sealed record LocalHostOptions
     /// <summary>Extra configuration for the Functions app (tests turn knobs here).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>Give the app only this function's environment (globals and its own), as its Lambda function gets it.</summary>
+    public string? FunctionLogicalId { get; init; }
+
+    /// <summary>Where the app's log lines and metrics go instead of standard output (the invoke command's stderr).</summary>
+    public TextWriter? LogOutput { get; init; }
+
     public string TemplatePath => Path.Combine(RepositoryRoot, "template.yaml");
 
     public string LocalstackDirectory => Path.Combine(RepositoryRoot, "localstack");
@@ -139,7 +145,7 @@ public sealed class LocalHost : IAsyncDisposable
 
         try
         {
-            var stack = await ProvisionAsync(cloud, template, options.StackName, options.Parameters, cancellationToken);
+            var stack = await ProvisionAsync(cloud, template, options.StackName, options.Parameters, options.FunctionLogicalId, cancellationToken);
             options.Progress?.Invoke($"Provisioned {stack.Tables.Count} tables and {stack.Queues.Count} queues from {options.TemplatePath}");
             if (options.SeedDemoData)
             {
@@ -159,7 +165,10 @@ public sealed class LocalHost : IAsyncDisposable
                 IReadOnlyList<SeededClient> clients;
                 try
                 {
-                    clients = await DemoClients.SeedAsync(app.Services, cancellationToken);
+                    // A single function (invoke) seeds the demo clients only when it has the clients table.
+                    clients = string.IsNullOrEmpty(app.Configuration["CLIENTS_TABLE"])
+                        ? []
+                        : await DemoClients.SeedAsync(app.Services, cancellationToken);
                     await app.StartAsync(cancellationToken);
                 }
                 catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
@@ -199,14 +208,19 @@ public sealed class LocalHost : IAsyncDisposable
         ProvisionAsync(cloud, template, stackName, new Dictionary<string, string>(), cancellationToken);
 
     /// <summary>Creates the template's tables and queues on the given cloud, with parameter values other than the defaults.</summary>
+    public static Task<ProvisionedStack> ProvisionAsync(LocalCloud cloud, SamTemplate template, string stackName,
+        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken = default) =>
+        ProvisionAsync(cloud, template, stackName, parameters, function: null, cancellationToken);
+
+    /// <summary>As above, with the environment of one function only (every function's when null).</summary>
     public static async Task<ProvisionedStack> ProvisionAsync(LocalCloud cloud, SamTemplate template, string stackName,
-        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken = default)
+        IReadOnlyDictionary<string, string> parameters, string? function, CancellationToken cancellationToken = default)
     {
         var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
         using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
         using var sqs = AwsClients.OptionsFor(settings, "SQS").CreateServiceClient<IAmazonSQS>();
         var context = new StackContext(stackName, LocalCloud.Region, "000000000000", ParameterValues(template, parameters));
-        return await new Provisioner(dynamo, sqs).ProvisionAsync(template, context, cancellationToken);
+        return await new Provisioner(dynamo, sqs).ProvisionAsync(template, context, function, cancellationToken);
     }
 
     /// <summary>The template's parameter defaults with the given values over them.</summary>
@@ -258,7 +272,9 @@ public sealed class LocalHost : IAsyncDisposable
             ApplicationName = typeof(OrderProcessingApp).Assembly.GetName().Name,
             ContentRootPath = Path.Combine(options.RepositoryRoot, "src", "Functions"),
         });
-        builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e => KeyValuePair.Create(e.Key, (string?)e.Value)));
+        // As environment variables: "__" separates sections (Logging__LogLevel__Default).
+        builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e =>
+            KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value)));
         builder.Configuration.AddInMemoryCollection(cloud.ClientSettings);
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_LOCAL_KEY_DIR", (string?)options.SigningKeyDirectory)]);
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create(ApiDocs.ReferencePageSetting, (string?)"true")]);
@@ -271,16 +287,31 @@ public sealed class LocalHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.AddOrderProcessing();
+        if (options.LogOutput is { } logOutput)
+        {
+            builder.Logging.ClearProviders();
+            builder.Services.AddSingleton<ILoggerProvider>(services =>
+                new Invoke.WriterLoggerProvider(WriterLoggerProviderFormatter(services), logOutput));
+        }
+
         foreach (var provider in options.LoggerProviders)
         {
             builder.Logging.AddProvider(provider);
         }
 
         var app = builder.Build();
+        if (options.LogOutput is not null)
+        {
+            app.Services.GetRequiredService<Metrics>().Output = options.LogOutput;
+        }
+
         app.MapOrderProcessing();
         ServeWebPage(app, Path.Combine(options.RepositoryRoot, "web"));
         return app;
     }
+
+    private static Microsoft.Extensions.Logging.Console.ConsoleFormatter WriterLoggerProviderFormatter(IServiceProvider services) =>
+        services.GetServices<Microsoft.Extensions.Logging.Console.ConsoleFormatter>().First(f => f.Name == JsonLogFormatter.Name);
 
     /// <summary>
     /// Tokens name the API's own URL as issuer. Derived from each request, a token fetched from 127.0.0.1 would

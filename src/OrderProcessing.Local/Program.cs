@@ -16,6 +16,23 @@ internal static class LocalHostProgram
                 new ConfigurationBuilder().AddEnvironmentVariables().Build(), Console.Out);
         }
 
+        if (args.Length > 0 && args[0] == Invoke.InvokeCommand.Name)
+        {
+            using var cancel = new CancellationTokenSource();
+            // Ctrl+C and SIGTERM stop what the invocation started (emulators by their PIDs) before exiting.
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; cancel.Cancel(); });
+            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; cancel.Cancel(); });
+            try
+            {
+                return await Invoke.InvokeCommand.RunAsync(args[1..], CommandLine.FindRepositoryRoot(), Console.Out, Console.Error,
+                    cancellationToken: cancel.Token);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                return 130;
+            }
+        }
+
         var options = CommandLine.Parse(args);
         if (options is null)
         {
@@ -124,6 +141,7 @@ internal static class CommandLine
                           --repository DIR         repository root holding template.yaml and localstack/
                           --emulator-timeout SECS  how long an emulator may take to answer (default 60)
                           --parameter NAME=VALUE   a template parameter other than its default, e.g. CarrierPickupDelaySeconds=0
+                        Or: invoke FUNCTION --event FILE [--env-vars FILE]   (one function, one event, like sam local invoke; see invoke --help)
                         Or: redrive <queue> --stack-name NAME --sqs-endpoint URL   (moves a DLQ's messages back; see redrive --help)
                         AWS_ENDPOINT_URL, when set, is used for every AWS service and no emulator is started.
                         """);

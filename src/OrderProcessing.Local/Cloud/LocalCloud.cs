@@ -55,6 +55,10 @@ public sealed class LocalCloud : IAsyncDisposable
     public static LocalCloud Attach(Uri endpoint, bool emulatorCredentials) =>
         new(endpoint, endpoint, external: true, emulatorCredentials);
 
+    /// <summary>Uses two running services (e.g. the emulators of a running local host) and starts nothing.</summary>
+    public static LocalCloud Attach(Uri dynamoDb, Uri sqs, bool emulatorCredentials) =>
+        new(dynamoDb, sqs, external: true, emulatorCredentials);
+
     public Uri DynamoDbEndpoint { get; }
 
     public Uri SqsEndpoint { get; }

@@ -26,7 +26,15 @@ public sealed class Provisioner(IAmazonDynamoDB dynamo, IAmazonSQS sqs)
     /// <summary>Variables that only mean something to the Lambda runtime and its Web Adapter.</summary>
     private static readonly string[] LambdaOnlyPrefixes = ["AWS_LAMBDA_", "AWS_LWA_", "ASPNETCORE_"];
 
-    public async Task<ProvisionedStack> ProvisionAsync(SamTemplate template, StackContext stack, CancellationToken cancellationToken = default)
+    public Task<ProvisionedStack> ProvisionAsync(SamTemplate template, StackContext stack, CancellationToken cancellationToken = default) =>
+        ProvisionAsync(template, stack, function: null, cancellationToken);
+
+    /// <summary>
+    /// Creates the template's tables and queues; the environment is the one <paramref name="function"/> gets
+    /// (globals and its own variables), or, when null, the union of every function's.
+    /// </summary>
+    public async Task<ProvisionedStack> ProvisionAsync(SamTemplate template, StackContext stack, string? function,
+        CancellationToken cancellationToken = default)
     {
         var tables = new Dictionary<string, string>();
         await Task.WhenAll(template.ResourcesOfType("AWS::DynamoDB::Table").Select(async table =>
@@ -54,7 +62,7 @@ public sealed class Provisioner(IAmazonDynamoDB dynamo, IAmazonSQS sqs)
         }
 
         var environment = new Dictionary<string, string>();
-        foreach (var (name, node) in template.FunctionEnvironment())
+        foreach (var (name, node) in template.FunctionEnvironment(function))
         {
             if (LambdaOnlyPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)))
             {

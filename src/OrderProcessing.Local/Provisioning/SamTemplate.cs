@@ -52,13 +52,19 @@ public sealed class SamTemplate
                 p => (Child((YamlMappingNode)p.Value, "Default") as YamlScalarNode)?.Value ?? "")
             : new Dictionary<string, string>();
 
+    /// <summary>The functions (AWS::Serverless::Function), by logical id.</summary>
+    public IEnumerable<TemplateResource> Functions => ResourcesOfType("AWS::Serverless::Function");
+
     /// <summary>Globals.Function.Environment.Variables followed by each function's own, later ones winning.</summary>
     public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment() =>
-        GlobalEnvironment.Concat(ResourcesOfType("AWS::Serverless::Function").SelectMany(OwnEnvironment));
+        GlobalEnvironment.Concat(Functions.SelectMany(OwnEnvironment));
 
-    /// <summary>What one function gets on Lambda: the Globals' variables, then its own (which win).</summary>
-    public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment(string functionLogicalId) =>
-        GlobalEnvironment.Concat(OwnEnvironment(ResourcesOfType("AWS::Serverless::Function").Single(f => f.LogicalId == functionLogicalId)));
+    /// <summary>
+    /// What one function gets on Lambda: the Globals' variables, then its own (which win); every function's when
+    /// <paramref name="functionLogicalId"/> is null.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, YamlNode>> FunctionEnvironment(string? functionLogicalId) =>
+        GlobalEnvironment.Concat(Functions.Where(f => functionLogicalId is null || f.LogicalId == functionLogicalId).SelectMany(OwnEnvironment));
 
     /// <summary>A property of Globals.Function (Timeout, Runtime, ...), which every function has unless it sets its own.</summary>
     public YamlNode? GlobalFunctionProperty(string name) => Child(Child(Child(_root, "Globals"), "Function"), name);

@@ -406,7 +406,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
         }
     }
 
-    private static AttributeValue ToAttributeValue(JsonElement value)
+    internal static AttributeValue ToAttributeValue(JsonElement value)
     {
         var (type, content) = value.EnumerateObject().Single() is var p ? (p.Name, p.Value) : default;
         return type switch

@@ -118,6 +118,7 @@ internal static class ClientRateLimitingMiddleware
                 return;
             }
 
+            context.RequestServices.GetRequiredService<Metrics>().Count(Metrics.RateLimited);
             var reset = lease.TryGetMetadata(ClientRateLimiter.Reset, out var seconds) ? seconds : 1;
             context.Response.Headers.RetryAfter = reset.ToString(CultureInfo.InvariantCulture);
             await Problems.Problem(StatusCodes.Status429TooManyRequests, "too-many-requests", "Too many requests",

@@ -88,6 +88,7 @@ public static class OAuthEndpoints
         var access = await issuer.IssueAsync(options.IssuerFor(context.Request), client, scopes, cancellationToken);
         var refresh = client.RefreshTokens ? await refreshTokens.StartFamilyAsync(client.ClientId, scopes, access, cancellationToken) : null;
         log.AccessTokenIssued(access.TokenId, client.ClientId, access.Scope);
+        context.RequestServices.GetRequiredService<Metrics>().Count(Metrics.TokensIssued);
         return TypedResults.Ok(Response(access, options, refresh));
     }
 
@@ -122,6 +123,7 @@ public static class OAuthEndpoints
         {
             await refreshTokens.RevokeFamilyAsync(stored.FamilyId, "reuse", cancellationToken);
             log.RefreshTokenReused(client.ClientId, stored.FamilyId);
+            context.RequestServices.GetRequiredService<Metrics>().Count(Metrics.RefreshReuseDetected);
             return OAuthError.InvalidGrant("The refresh token was already used; its whole family has been revoked.");
         }
 
@@ -148,11 +150,13 @@ public static class OAuthEndpoints
         {
             case RotationOutcome.Reused:
                 log.RefreshTokenReused(client.ClientId, stored.FamilyId);
+                context.RequestServices.GetRequiredService<Metrics>().Count(Metrics.RefreshReuseDetected);
                 return OAuthError.InvalidGrant("The refresh token was already used; its whole family has been revoked.");
             case RotationOutcome.FamilyRevoked:
                 return OAuthError.InvalidGrant("The refresh token has been revoked.");
             default:
                 log.RefreshTokenRotated(client.ClientId, stored.FamilyId, access.TokenId);
+                context.RequestServices.GetRequiredService<Metrics>().Count(Metrics.TokensIssued);
                 return TypedResults.Ok(Response(access, options, refresh));
         }
     }

@@ -16,6 +16,12 @@ internal static class LocalHostProgram
                 new ConfigurationBuilder().AddEnvironmentVariables().Build(), Console.Out);
         }
 
+        if (args.Length > 0 && args[0] == Clients.CreateClientCommand.Name)
+        {
+            return await Clients.CreateClientCommand.RunAsync(args[1..], CommandLine.FindRepositoryRoot(),
+                new ConfigurationBuilder().AddEnvironmentVariables().Build(), Console.Out);
+        }
+
         if (args.Length > 0 && args[0] == Invoke.InvokeCommand.Name)
         {
             using var cancel = new CancellationTokenSource();
@@ -143,6 +149,7 @@ internal static class CommandLine
                           --parameter NAME=VALUE   a template parameter other than its default, e.g. CarrierPickupDelaySeconds=0
                         Or: invoke FUNCTION --event FILE [--env-vars FILE]   (one function, one event, like sam local invoke; see invoke --help)
                         Or: redrive <queue> --stack-name NAME --sqs-endpoint URL   (moves a DLQ's messages back; see redrive --help)
+                        Or: create-client --stack-name NAME   (a deployed stack's first admin client; see create-client --help)
                         AWS_ENDPOINT_URL, when set, is used for every AWS service and no emulator is started.
                         """);
                     return null;

@@ -101,10 +101,11 @@ public static class CreateClientCommand
         var table = context.Resolve(template.ResourcesOfType("AWS::DynamoDB::Table").Single(t => t.LogicalId == "ClientsTable").Property("TableName"));
         var configuration = new ConfigurationBuilder()
             .AddConfiguration(environment)
-            .AddInMemoryCollection(Settings(environment, endpoint, table!))
+            .AddInMemoryCollection(CommandAws.Settings(environment, "DYNAMODB", endpoint))
+            .AddInMemoryCollection([KeyValuePair.Create("CLIENTS_TABLE", table)])
             .Build();
 
-        using var dynamo = AwsClients.OptionsFor(configuration, "DynamoDB").CreateServiceClient<IAmazonDynamoDB>();
+        using var dynamo = AwsClients.OptionsFor(configuration, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
         var registry = new ClientRegistry(dynamo, new ResourceNames(configuration), AuthOptions.From(configuration), TimeProvider.System);
         try
         {
@@ -127,24 +128,6 @@ public static class CreateClientCommand
             await output.WriteLineAsync($"error: table {table} does not exist at {endpoint ?? "AWS"}; is the stack deployed, and are --stack-name and the region right?");
             return 1;
         }
-    }
-
-    private static Dictionary<string, string?> Settings(IConfiguration environment, string? endpoint, string table)
-    {
-        var settings = new Dictionary<string, string?> { ["CLIENTS_TABLE"] = table };
-        if (!string.IsNullOrEmpty(endpoint))
-        {
-            settings["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint;
-            settings["AWS_REGION"] = environment["AWS_REGION"] ?? LocalCloud.Region;
-            // An emulator takes any credentials; real AWS gets the caller's own from the usual chain.
-            if (string.IsNullOrEmpty(environment["AWS_ACCESS_KEY_ID"]) && string.IsNullOrEmpty(environment["AWS_PROFILE"]))
-            {
-                settings["AWS_ACCESS_KEY_ID"] = LocalCloud.AccessKeyId;
-                settings["AWS_SECRET_ACCESS_KEY"] = LocalCloud.SecretAccessKey;
-            }
-        }
-
-        return settings;
     }
 
     /// <summary>"100/60": 100 requests per 60 seconds.</summary>

@@ -65,18 +65,7 @@ public static class RedriveCommand
         }
 
         var template = SamTemplate.Load(Path.Combine(repositoryRoot, "template.yaml"));
-        var settings = new Dictionary<string, string?>();
-        if (!string.IsNullOrEmpty(endpoint))
-        {
-            settings["AWS_ENDPOINT_URL_SQS"] = endpoint;
-            settings["AWS_REGION"] = environment["AWS_REGION"] ?? LocalCloud.Region;
-            // An emulator takes any credentials; real AWS gets the caller's own from the usual chain.
-            if (string.IsNullOrEmpty(environment["AWS_ACCESS_KEY_ID"]) && string.IsNullOrEmpty(environment["AWS_PROFILE"]))
-            {
-                settings["AWS_ACCESS_KEY_ID"] = LocalCloud.AccessKeyId;
-                settings["AWS_SECRET_ACCESS_KEY"] = LocalCloud.SecretAccessKey;
-            }
-        }
+        var settings = CommandAws.Settings(environment, "SQS", endpoint);
 
         var configuration = new ConfigurationBuilder().AddConfiguration(environment).AddInMemoryCollection(settings).Build();
         using var sqs = AwsClients.OptionsFor(configuration, "SQS").CreateServiceClient<IAmazonSQS>();

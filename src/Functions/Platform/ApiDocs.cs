@@ -244,7 +244,7 @@ public static class ApiDocs
     private static void AddProblem(OpenApiOperation operation, OpenApiDocument document, int status, string description, string? header = null)
     {
         var key = status.ToString(CultureInfo.InvariantCulture);
-        var response = operation.Responses![key] as OpenApiResponse ?? new OpenApiResponse();
+        var response = operation.Responses!.TryGetValue(key, out var existing) && existing is OpenApiResponse found ? found : new OpenApiResponse();
         response.Description = description;
         response.Content ??= new Dictionary<string, OpenApiMediaType>();
         if (!response.Content.ContainsKey(Problems.ContentType))

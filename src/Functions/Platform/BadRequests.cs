@@ -1,7 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Reflection;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.Options;
 
 namespace OrderProcessing.Functions.Platform;
 
@@ -20,7 +25,11 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
             return false;
         }
 
-        var (path, message) = Describe(bad);
+        // The exception handler has cleared the request's endpoint by now; the feature keeps the one that failed.
+        var endpoint = httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? httpContext.GetEndpoint();
+        var json = httpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        var (path, message) = Describe(bad, endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType,
+            endpoint?.Metadata.GetMetadata<MethodInfo>(), json);
         var validation = new RequestValidation();
         validation.Add(path, message);
         httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -37,17 +46,23 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
         });
     }
 
-    /// <summary>Where the request is wrong (a JSON path or a parameter name) and what is wrong there.</summary>
-    public static (string Path, string Message) Describe(BadHttpRequestException bad)
+    /// <summary>
+    /// Where the request is wrong (a JSON path or a parameter name) and what is wrong there. What a JSON value should
+    /// have been is read from the body type's JSON metadata along the path, and a parameter's type from the handler.
+    /// </summary>
+    public static (string Path, string Message) Describe(BadHttpRequestException bad, Type? bodyType, MethodInfo? handler,
+        JsonSerializerOptions options)
     {
         if (bad.InnerException is JsonException json)
         {
-            return (PathKey(json.Path), DescribeJson(json));
+            return (PathKey(json.Path), DescribeJson(json, bodyType is null ? null : TypeAt(bodyType, json.Path, options)));
         }
 
         if (FailedToBind().Match(bad.Message) is { Success: true } failed)
         {
-            return (failed.Groups["name"].Value, $"Expected {Expected(failed.Groups["type"].Value)}, got \"{failed.Groups["value"].Value}\".");
+            var name = failed.Groups["name"].Value;
+            var type = handler?.GetParameters().FirstOrDefault(p => p.Name == name)?.ParameterType;
+            return (name, $"Expected {(type is null ? "a valid value" : Expected(type))}, got \"{failed.Groups["value"].Value}\".");
         }
 
         if (NotProvided().Match(bad.Message) is { Success: true } missing)
@@ -57,15 +72,12 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
                 : (missing.Groups["name"].Value, "Required.");
         }
 
-        if (bad.Message.Contains("body", StringComparison.OrdinalIgnoreCase))
-        {
-            return ("$", "A JSON body is required.");
-        }
-
-        return ("$", "The request could not be read.");
+        return bad.Message.Contains("body", StringComparison.OrdinalIgnoreCase)
+            ? ("$", "A JSON body is required.")
+            : ("$", "The request could not be read.");
     }
 
-    private static string DescribeJson(JsonException json)
+    private static string DescribeJson(JsonException json, Type? expected)
     {
         var at = json.LineNumber is { } line && json.BytePositionInLine is { } position
             ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, position {position + 1}")
@@ -77,12 +89,47 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
             return $"Malformed JSON{at}: {StripLocation(inner.Message)}";
         }
 
-        if (CouldNotConvert().Match(json.Message) is { Success: true } convert)
+        if (json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) || json.InnerException is FormatException or InvalidOperationException)
         {
-            return $"Expected {Expected(convert.Groups["type"].Value)}{at}.";
+            return $"Expected {(expected is null ? "another kind of value" : Expected(expected))}{at}.";
         }
 
         return $"{StripLocation(json.Message)}{(at.Length > 0 ? $" ({at.TrimStart()})" : "")}";
+    }
+
+    /// <summary>The declared type at a System.Text.Json path (<c>$.items[0].quantity</c>) of <paramref name="root"/>.</summary>
+    private static Type? TypeAt(Type root, string? path, JsonSerializerOptions options)
+    {
+        var type = root;
+        foreach (Match segment in PathSegment().Matches(path ?? ""))
+        {
+            JsonTypeInfo info;
+            try
+            {
+                info = options.GetTypeInfo(type);
+            }
+            catch (Exception e) when (e is NotSupportedException or InvalidOperationException)
+            {
+                return null;
+            }
+
+            if (segment.Groups["index"].Success)
+            {
+                type = info.ElementType;
+            }
+            else
+            {
+                var name = segment.Groups["name"].Success ? segment.Groups["name"].Value : segment.Groups["quoted"].Value.Replace("''", "'", StringComparison.Ordinal);
+                type = info.Properties.FirstOrDefault(p => p.Name == name)?.PropertyType;
+            }
+
+            if (type is null)
+            {
+                return null;
+            }
+        }
+
+        return type;
     }
 
     /// <summary>System.Text.Json's path (<c>$.items[0].quantity</c>) as the validation keys name it (<c>items[0].quantity</c>).</summary>
@@ -94,19 +141,20 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
     };
 
     /// <summary>What a .NET type means to a caller who writes JSON.</summary>
-    private static string Expected(string typeName)
+    private static string Expected(Type type)
     {
-        var type = NullableOf().Match(typeName) is { Success: true } nullable ? nullable.Groups["inner"].Value : typeName.TrimEnd('?');
+        type = Nullable.GetUnderlyingType(type) ?? type;
         return type switch
         {
-            "System.Int32" or "Int32" or "int" => "a whole number from -2147483648 to 2147483647",
-            "System.Int64" or "Int64" or "long" => "a whole number",
-            "System.Decimal" or "Decimal" or "decimal" or "System.Double" or "double" => "a number",
-            "System.String" or "String" or "string" => "a string",
-            "System.Boolean" or "Boolean" or "bool" => "true or false",
-            "System.DateTimeOffset" or "DateTimeOffset" => "an ISO 8601 date and time",
-            _ when type.Contains("List", StringComparison.Ordinal) || type.EndsWith("[]", StringComparison.Ordinal)
-                || type.Contains("Enumerable", StringComparison.Ordinal) => "an array",
+            _ when type == typeof(int) => "a whole number from -2147483648 to 2147483647",
+            _ when type == typeof(long) => "a whole number",
+            _ when type == typeof(decimal) || type == typeof(double) => "a number",
+            _ when type == typeof(string) => "a string",
+            _ when type == typeof(bool) => "true or false",
+            _ when type == typeof(DateTimeOffset) || type == typeof(DateTime) => "an ISO 8601 date and time",
+            _ when type.IsEnum => "one of the documented values",
+            _ when type != typeof(string) && typeof(System.Collections.IEnumerable).IsAssignableFrom(type)
+                && !type.Name.Contains("Dictionary", StringComparison.Ordinal) => "an array",
             _ => "an object",
         };
     }
@@ -124,11 +172,8 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
     [GeneratedRegex("""^Required parameter "(?<type>.+) (?<name>[^ "]+)" was not provided from (?<source>[a-z ]+)\.$""")]
     private static partial Regex NotProvided();
 
-    [GeneratedRegex("""could not be converted to (?<type>[^ ]+?)\.( |$)""")]
-    private static partial Regex CouldNotConvert();
-
-    [GeneratedRegex("""^System\.Nullable`1\[(?<inner>[^\]]+)\]$""")]
-    private static partial Regex NullableOf();
+    [GeneratedRegex("""\.(?<name>[^.\[]+)|\['(?<quoted>(?:[^']|'')*)'\]|\[(?<index>[0-9]+)\]""")]
+    private static partial Regex PathSegment();
 }
 
 /// <summary>Tells the framework to hand a parameter or body it cannot read to <see cref="BadRequests"/>.</summary>

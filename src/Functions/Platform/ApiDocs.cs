@@ -38,6 +38,11 @@ public static class ApiDocs
                 Describe(document);
                 return Task.CompletedTask;
             });
+            options.AddSchemaTransformer((schema, context, _) =>
+            {
+                DescribeSchema(schema, context.JsonTypeInfo);
+                return Task.CompletedTask;
+            });
             options.AddOperationTransformer((operation, context, _) =>
             {
                 var metadata = context.Description.ActionDescriptor.EndpointMetadata;
@@ -168,6 +173,41 @@ public static class ApiDocs
         document.Tags = new HashSet<OpenApiTag>(ApiTags.InOrder
             .Where(t => used.Contains(t.Name))
             .Select(t => new OpenApiTag { Name = t.Name, Description = t.Description }));
+    }
+
+    /// <summary>
+    /// A member left out when null is not required; a problem may carry members of its own (extensions), and every
+    /// problem of ours carries traceId and correlationId.
+    /// </summary>
+    private static void DescribeSchema(OpenApiSchema schema, System.Text.Json.Serialization.Metadata.JsonTypeInfo type)
+    {
+        foreach (var property in type.Properties)
+        {
+            var omittedWhenNull = property.AttributeProvider?.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonIgnoreAttribute), true)
+                .OfType<System.Text.Json.Serialization.JsonIgnoreAttribute>()
+                .Any(a => a.Condition is System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull
+                    or System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault) == true;
+            if (omittedWhenNull)
+            {
+                schema.Required?.Remove(property.Name);
+            }
+        }
+
+        if (typeof(Microsoft.AspNetCore.Mvc.ProblemDetails).IsAssignableFrom(type.Type))
+        {
+            schema.AdditionalPropertiesAllowed = true;
+            schema.Properties ??= new Dictionary<string, IOpenApiSchema>();
+            schema.Properties["traceId"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.String,
+                Description = "The W3C trace id of the request, for support.",
+            };
+            schema.Properties["correlationId"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.String,
+                Description = "The correlation id of the request (the X-Correlation-Id header); quote it when reporting a problem.",
+            };
+        }
     }
 
     private static void AddExamples(OpenApiOperation operation, IList<object> metadata)

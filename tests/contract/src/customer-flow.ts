@@ -26,7 +26,7 @@ const token = await api.POST("/oauth/token", {
     Authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64")}`,
   },
 });
-if (!token.data) fail("token", token.error ?? token.response.status);
+if (!token.data) fail("token", `${token.response.status} ${JSON.stringify(token.error)}`);
 const accessToken: string = token.data.access_token;
 const headers = { Authorization: `Bearer ${accessToken}` };
 
@@ -35,11 +35,11 @@ const placed = await api.POST("/orders", {
   headers: { ...headers, "Idempotency-Key": crypto.randomUUID() },
   body: { items: [{ productId, quantity: 1 }], shippingAddress },
 });
-if (placed.response.status !== 201 || !placed.data) fail("place order", placed.error ?? placed.response.status);
+if (placed.response.status !== 201 || !placed.data) fail("place order", `${placed.response.status} ${JSON.stringify(placed.error)}`);
 const orderId: string = placed.data.orderId;
 
 const read = await api.GET("/orders/{id}", { params: { path: { id: orderId } }, headers });
-if (!read.data) fail("read order", read.error ?? read.response.status);
+if (!read.data) fail("read order", `${read.response.status} ${JSON.stringify(read.error)}`);
 if (read.data.orderId !== orderId || read.data.items[0]?.productId !== productId) fail("read order", read.data);
 
 const soldOut = await api.POST("/orders", {

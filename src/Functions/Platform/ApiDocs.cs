@@ -196,6 +196,7 @@ public static class ApiDocs
         if (typeof(Microsoft.AspNetCore.Mvc.ProblemDetails).IsAssignableFrom(type.Type))
         {
             schema.AdditionalPropertiesAllowed = true;
+            schema.AdditionalProperties = new OpenApiSchema(); // any extension member: items, currentStatus, errors
             schema.Properties ??= new Dictionary<string, IOpenApiSchema>();
             schema.Properties["traceId"] = new OpenApiSchema
             {

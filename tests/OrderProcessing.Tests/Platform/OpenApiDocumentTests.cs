@@ -22,6 +22,12 @@ public sealed class OpenApiDocumentTests(OrderingStack stack) : IClassFixture<Or
 
     private static readonly string[] RetryStatuses = ["429", "503"];
 
+    private static readonly string[] ReferencePageSettings =
+    [
+        "\"agent\":{\"disabled\":true}", "\"mcp\":{\"disabled\":true}", "\"showDeveloperTools\":\"never\"", "\"telemetry\":false",
+        "\"_integration\":null", "\"url\":\"openapi/v1.json\"",
+    ];
+
     [Fact]
     public async Task The_OpenAPI_document_describes_every_endpoint_with_its_responses_and_examples()
     {
@@ -121,6 +127,26 @@ public sealed class OpenApiDocumentTests(OrderingStack stack) : IClassFixture<Or
         var used = Operations(root).SelectMany(o => o.Operation.GetProperty("tags").EnumerateArray().Select(t => t.GetString())).ToHashSet();
         Assert.Equal(used.Order(), root.GetProperty("tags").EnumerateArray().Select(t => t.GetProperty("name").GetString()).Order());
         Assert.Equal("http://localhost", root.GetProperty("servers")[0].GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task The_reference_page_shows_our_api_without_the_vendors_ai_chat_toolbar_or_telemetry()
+    {
+        await using var app = new AppFactory(stack.Cloud, stack.Stack, new Dictionary<string, string?>
+        {
+            [OrderProcessing.Functions.Platform.ApiDocs.ReferencePageSetting] = "true",
+        });
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/scalar/", UriKind.Relative));
+        var page = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("<title>OrderProcessing API reference</title>", page, StringComparison.Ordinal);
+        foreach (var setting in ReferencePageSettings)
+        {
+            Assert.Contains(setting, page, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>

@@ -163,6 +163,26 @@ public sealed class ProductStore(IAmazonDynamoDB dynamo, ResourceNames names)
         }
     }
 
+    /// <summary>
+    /// The stock change of one product as an item of the caller's transaction: reserves (negative) or releases
+    /// (positive) stock, only if the product exists and, when reserving, has enough. A failed condition returns
+    /// the product as it is, so the caller can say what is short.
+    /// </summary>
+    public TransactWriteItem StockChange(string productId, int delta) => new()
+    {
+        Update = new Update
+        {
+            TableName = Table,
+            Key = Key(productId),
+            UpdateExpression = "SET stock = stock + :delta",
+            ConditionExpression = delta < 0 ? "attribute_exists(productId) AND stock >= :needed" : "attribute_exists(productId)",
+            ExpressionAttributeValues = delta < 0
+                ? new Dictionary<string, AttributeValue> { [":delta"] = N(delta), [":needed"] = N(-delta) }
+                : new Dictionary<string, AttributeValue> { [":delta"] = N(delta) },
+            ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
+        },
+    };
+
     public static Dictionary<string, AttributeValue> Key(string productId) => new() { ["productId"] = S(productId) };
 
     public static Dictionary<string, AttributeValue> ToItem(Product product)

@@ -29,7 +29,6 @@ public static class ProductsEndpoints
             .WithResponseExample(200, ProductExamples.Page);
         catalogue.MapGet("/products/{id}", GetProductAsync)
             .WithName("GetProduct").WithSummary("A product with its price, currency and stock on hand.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithResponseExample(200, ProductExamples.Product);
         catalogue.MapPost("/check-availability", CheckAvailabilityAsync)
             .WithName("CheckAvailability").WithSummary("Whether every item can be had now; reserves nothing.")
@@ -44,12 +43,10 @@ public static class ProductsEndpoints
             .WithResponseExample(201, ProductExamples.Product);
         admin.MapPut("/{id}", UpdateProductAsync)
             .WithName("UpdateProduct").WithSummary("Changes a product's name, description, price and currency.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithRequestExample("""{"name": "Mechanical keyboard", "description": "Tenkeyless, red switches.", "price": 84.90, "currency": "EUR"}""")
             .WithResponseExample(200, ProductExamples.Product);
         admin.MapPut("/{id}/stock", SetStockAsync)
             .WithName("SetProductStock").WithSummary("Sets the stock on hand, as counted.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithRequestExample("""{"stock": 25}""")
             .WithResponseExample(200, ProductExamples.Product);
         return app;
@@ -70,7 +67,7 @@ public static class ProductsEndpoints
         return TypedResults.Ok(new ProductPage(items, lastKey is null ? null : Cursor.Encode(lastKey)));
     }
 
-    public static async Task<Results<Ok<Product>, ProblemHttpResult>> GetProductAsync(
+    public static async Task<Results<Ok<Product>, NotFoundProblem>> GetProductAsync(
         string id, ProductStore store, CancellationToken cancellationToken) =>
         await store.GetAsync(id, cancellationToken) is { } product
             ? TypedResults.Ok(product)
@@ -116,7 +113,7 @@ public static class ProductsEndpoints
         return TypedResults.Created($"/products/{Uri.EscapeDataString(product.ProductId)}", product);
     }
 
-    public static async Task<Results<Ok<Product>, ValidationProblem, ProblemHttpResult>> UpdateProductAsync(
+    public static async Task<Results<Ok<Product>, ValidationProblem, NotFoundProblem>> UpdateProductAsync(
         string id, UpdateProductRequest request, ProductStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new RequestValidation();
@@ -132,7 +129,7 @@ public static class ProductsEndpoints
         return updated is null ? ProductNotFound(id) : TypedResults.Ok(updated);
     }
 
-    public static async Task<Results<Ok<Product>, ValidationProblem, ProblemHttpResult>> SetStockAsync(
+    public static async Task<Results<Ok<Product>, ValidationProblem, NotFoundProblem>> SetStockAsync(
         string id, SetStockRequest request, ProductStore store, TimeProvider clock, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var validation = new RequestValidation();
@@ -153,6 +150,11 @@ public static class ProductsEndpoints
         return TypedResults.Ok(updated);
     }
 
-    private static ProblemHttpResult ProductNotFound(string id) =>
-        Problems.Problem(StatusCodes.Status404NotFound, "product-not-found", "No such product.", $"There is no product {id}.");
+    private static NotFoundProblem ProductNotFound(string id) => new(ProductProblems.NotFound, $"There is no product {id}.");
+}
+
+/// <summary>The problem types of the products capability.</summary>
+public static class ProductProblems
+{
+    public static readonly ProblemType NotFound = new("product-not-found", StatusCodes.Status404NotFound, "No such product.");
 }

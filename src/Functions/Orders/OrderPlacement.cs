@@ -57,6 +57,7 @@ public sealed class OrderPlacement(
     IAmazonDynamoDB dynamo,
     OrderStore orders,
     ProductStore products,
+    CataloguePrices prices,
     Metrics metrics,
     TimeProvider clock,
     ILogger<OrderPlacement> logger)
@@ -67,79 +68,87 @@ public sealed class OrderPlacement(
     /// <summary>Attempts of a transaction that collided with a concurrent one on the same item.</summary>
     private const int MaxAttempts = 4;
 
-    /// <summary>Places an order; <c>alsoWrite</c> makes from the order an item written in the same transaction (the idempotency record).</summary>
+    /// <summary>
+    /// Attempts of an order whose stock changed under it. Each is planned from a fresh consistent read, and of
+    /// racing orders one always wins, so this bounds how often one order can lose, not whether any succeeds.
+    /// </summary>
+    private const int MaxStockAttempts = 12;
+
+    /// <summary>
+    /// Places an order; <c>alsoWrite</c> makes from the order an item written in the same transaction (the idempotency
+    /// record). Priced from the prices this instance remembers; the transaction holds each line's stock change
+    /// conditioned on the product's revision, so it is written only at current prices. A failed condition (stock
+    /// short on the shard tried, or the product changed) reads the products afresh and either refuses with what is
+    /// on hand or tries again, priced and planned from what was read.
+    /// </summary>
     public async Task<PlacementOutcome> PlaceAsync(CreateOrderRequest request, string owner, string correlationId,
         Func<Order, Task<TransactWriteItem>>? alsoWrite, CancellationToken cancellationToken)
     {
         var lines = request.Items!;
-        var catalogue = await products.GetManyAsync(lines.Select(l => l.ProductId!), cancellationToken);
-        var availability = Availability.Evaluate(lines, catalogue);
-        if (!availability.Available)
-        {
-            // Known short from a consistent read: no transaction needed to say so.
-            metrics.Count(Metrics.OrdersRejectedInsufficientStock);
-            return new PlacementOutcome.Unavailable(availability.Items);
-        }
-
-        var currencies = lines.Select(l => catalogue[l.ProductId!].Currency).Distinct(StringComparer.Ordinal).ToList();
-        if (currencies.Count > 1)
-        {
-            return new PlacementOutcome.MixedCurrencies(currencies);
-        }
-
+        var ids = lines.Select(l => l.ProductId!).ToList();
+        var (catalogue, fresh) = await prices.GetAsync(ids, cancellationToken);
         var now = clock.GetUtcNow();
-        var priced = lines.Select(l =>
-        {
-            var product = catalogue[l.ProductId!];
-            return new OrderLine(product.ProductId, product.Name, l.Quantity, product.Price, product.Price * l.Quantity);
-        }).ToList();
-        var order = new Order(
-            Guid.CreateVersion7(now).ToString(),
-            OrderStatus.PendingShipment,
-            priced,
-            currencies[0],
-            priced.Sum(l => l.LineTotal),
-            OrderRequestRules.ToAddress(request.ShippingAddress!),
-            string.IsNullOrWhiteSpace(request.CustomerReference) ? null : request.CustomerReference.Trim(),
-            now,
-            now,
-            1)
-        {
-            Owner = owner,
-            CorrelationId = correlationId,
-            History = [new StatusChange(OrderStatus.PendingShipment, null, now, Source, correlationId)],
-        };
-
-        var write = new List<TransactWriteItem>(lines.Count + 2);
-        write.AddRange(priced.Select(l => products.StockChange(l.ProductId, -l.Quantity)));
-        write.Add(orders.PutNew(order));
-        if (alsoWrite is not null)
-        {
-            write.Add(await alsoWrite(order));
-        }
-
+        var orderId = Guid.CreateVersion7(now).ToString();
         for (var attempt = 1; ; attempt++)
         {
+            var availability = Availability.Evaluate(lines, catalogue);
+            if (fresh && !availability.Available)
+            {
+                // Known short from a consistent read: no transaction needed to say so.
+                var shortItems = availability.Items.Count(i => !i.Available);
+                logger.OrderRefused(owner, shortItems);
+                metrics.Count(Metrics.OrdersRejectedInsufficientStock);
+                return new PlacementOutcome.Unavailable(availability.Items);
+            }
+
+            var currencies = lines.Select(l => catalogue[l.ProductId!].Currency).Distinct(StringComparer.Ordinal).ToList();
+            if (currencies.Count > 1)
+            {
+                if (fresh)
+                {
+                    return new PlacementOutcome.MixedCurrencies(currencies);
+                }
+
+                // Remembered prices say so; a refusal is given only on what DynamoDB holds now.
+                (catalogue, fresh) = (await prices.ReadAsync(ids, cancellationToken), true);
+                continue;
+            }
+
+            var takes = lines.Select(l => StockPlan.Take(catalogue[l.ProductId!], l.Quantity, fresh, Random.Shared)).ToList();
+            var order = Price(request, owner, correlationId, orderId, now, catalogue, takes);
+            var write = new List<TransactWriteItem>(lines.Count + 2);
+            var stockItems = 0;
+            for (var i = 0; i < lines.Count; i++)
+            {
+                var product = catalogue[lines[i].ProductId!];
+                foreach (var take in takes[i]!)
+                {
+                    write.Add(products.Reserve(product.ProductId, take, product.Revision));
+                    stockItems++;
+                }
+            }
+
+            write.Add(orders.PutNew(order));
+            if (alsoWrite is not null)
+            {
+                write.Add(await alsoWrite(order));
+            }
+
             try
             {
                 await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = write }, cancellationToken);
-                logger.OrderPlaced(order.OrderId, owner, priced.Count, order.Total, order.Currency);
+                logger.OrderPlaced(order.OrderId, owner, order.Items.Count, order.Total, order.Currency);
                 metrics.Count(Metrics.OrdersCreated);
                 return new PlacementOutcome.Placed(order);
             }
             catch (TransactionCanceledException e)
             {
                 var reasons = e.CancellationReasons ?? [];
-                var failedLines = Enumerable.Range(0, Math.Min(lines.Count, reasons.Count))
-                    .Where(i => reasons[i].Code == "ConditionalCheckFailed")
-                    .ToDictionary(i => i, i => reasons[i]);
-                if (failedLines.Count > 0)
+                if (reasons.Take(stockItems).Any(r => r.Code == "ConditionalCheckFailed") && attempt < MaxStockAttempts)
                 {
-                    logger.OrderRefused(owner, failedLines.Count);
-                    metrics.Count(Metrics.OrdersRejectedInsufficientStock);
-                    return new PlacementOutcome.Unavailable(lines.Select((l, i) => failedLines.TryGetValue(i, out var reason)
-                        ? ShortItem(l, reason)
-                        : new ItemAvailability(l.ProductId!, l.Quantity, catalogue[l.ProductId!].Stock, true, null)).ToList());
+                    // A shard was short, or the product changed since it was priced: read it all again and decide anew.
+                    (catalogue, fresh) = (await prices.ReadAsync(ids, cancellationToken), true);
+                    continue;
                 }
 
                 if (alsoWrite is not null && reasons.Count == write.Count && reasons[^1].Code == "ConditionalCheckFailed")
@@ -155,10 +164,37 @@ public sealed class OrderPlacement(
         }
     }
 
+    private static Order Price(CreateOrderRequest request, string owner, string correlationId, string orderId, DateTimeOffset now,
+        IReadOnlyDictionary<string, Product> catalogue, List<IReadOnlyList<ShardTake>?> takes)
+    {
+        var priced = request.Items!.Select((l, i) =>
+        {
+            var product = catalogue[l.ProductId!];
+            return new OrderLine(product.ProductId, product.Name, l.Quantity, product.Price, product.Price * l.Quantity) { Taken = takes[i]! };
+        }).ToList();
+        return new Order(
+            orderId,
+            OrderStatus.PendingShipment,
+            priced,
+            catalogue[priced[0].ProductId].Currency,
+            priced.Sum(l => l.LineTotal),
+            OrderRequestRules.ToAddress(request.ShippingAddress!),
+            string.IsNullOrWhiteSpace(request.CustomerReference) ? null : request.CustomerReference.Trim(),
+            now,
+            now,
+            1)
+        {
+            Owner = owner,
+            CorrelationId = correlationId,
+            History = [new StatusChange(OrderStatus.PendingShipment, null, now, Source, correlationId)],
+        };
+    }
+
     /// <summary>Cancels an order; <c>alsoWrite</c> makes from the cancelled order an item written in the same transaction.</summary>
     public async Task<CancellationOutcome> CancelAsync(string orderId, string owner, string correlationId,
         Func<Order, Task<TransactWriteItem>>? alsoWrite, CancellationToken cancellationToken)
     {
+        var releaseToFirstShard = false;
         for (var attempt = 1; ; attempt++)
         {
             var order = await orders.GetAsync(orderId, cancellationToken);
@@ -178,7 +214,8 @@ public sealed class OrderPlacement(
             var change = new StatusChange(OrderStatus.Cancelled, order.Status, clock.GetUtcNow(), Source, correlationId);
             var cancelled = OrderStore.Changed(order, change);
             var write = new List<TransactWriteItem> { new() { Update = orders.StatusChange(order, change) } };
-            write.AddRange(order.Items.Select(l => products.StockChange(l.ProductId, +l.Quantity)));
+            write.AddRange(order.Items.SelectMany(l => (releaseToFirstShard ? [new ShardTake(0, l.Quantity)] : l.Taken)
+                .Select(t => products.Release(l.ProductId, t))));
             if (alsoWrite is not null)
             {
                 write.Add(await alsoWrite(cancelled));
@@ -199,6 +236,13 @@ public sealed class OrderPlacement(
                 }
 
                 var orderChanged = reasons.Count > 0 && reasons[0].Code == "ConditionalCheckFailed";
+                if (reasons.Skip(1).Take(write.Count - 1 - (alsoWrite is null ? 0 : 1)).Any(r => r.Code == "ConditionalCheckFailed"))
+                {
+                    // A shard the stock came from is gone (the product has fewer shards now): the first shard always exists.
+                    releaseToFirstShard = true;
+                    orderChanged = true;
+                }
+
                 if (attempt == MaxAttempts || !(orderChanged || await RetryConflictAsync(reasons, attempt, cancellationToken)))
                 {
                     throw;
@@ -208,11 +252,6 @@ public sealed class OrderPlacement(
             }
         }
     }
-
-    private static ItemAvailability ShortItem(RequestedItem line, CancellationReason reason) =>
-        reason.Item is { Count: > 0 } product
-            ? new ItemAvailability(line.ProductId!, line.Quantity, (int)product.WholeNumber("stock"), false, UnavailableReason.InsufficientStock)
-            : new ItemAvailability(line.ProductId!, line.Quantity, 0, false, UnavailableReason.UnknownProduct);
 
     /// <summary>Waits and says to try again when the transaction only collided with another one.</summary>
     private static async Task<bool> RetryConflictAsync(List<CancellationReason> reasons, int attempt, CancellationToken cancellationToken)

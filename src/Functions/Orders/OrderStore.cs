@@ -1,6 +1,8 @@
+using System.Globalization;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using OrderProcessing.Functions.Platform;
+using OrderProcessing.Functions.Products;
 using static OrderProcessing.Functions.Platform.DynamoItem;
 
 namespace OrderProcessing.Functions.Orders;
@@ -201,6 +203,10 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
                         ["quantity"] = N(line.Quantity),
                         ["unitPrice"] = N(line.UnitPrice),
                         ["lineTotal"] = N(line.LineTotal),
+                        ["taken"] = new AttributeValue
+                        {
+                            M = line.Taken.ToDictionary(t => t.Shard.ToString(CultureInfo.InvariantCulture), t => N(t.Quantity)),
+                        },
                     },
                 }).ToList(),
             },
@@ -226,7 +232,12 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
                 line.Text("name"),
                 (int)line.WholeNumber("quantity"),
                 line.Amount("unitPrice"),
-                line.Amount("lineTotal"))).ToList(),
+                line.Amount("lineTotal"))
+            {
+                Taken = line.TryGetValue("taken", out var taken) && taken.M is { Count: > 0 } shards
+                    ? shards.Select(t => new ShardTake(int.Parse(t.Key, CultureInfo.InvariantCulture), int.Parse(t.Value.N, CultureInfo.InvariantCulture))).ToList()
+                    : [new ShardTake(0, (int)line.WholeNumber("quantity"))],
+            }).ToList(),
             item.Text("currency"),
             item.Amount("total"),
             new ShippingAddress(

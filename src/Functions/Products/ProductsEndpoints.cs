@@ -16,6 +16,7 @@ public static class ProductsEndpoints
     public static IServiceCollection AddProducts(this IServiceCollection services)
     {
         services.AddSingleton<ProductStore>();
+        services.AddSingleton<CataloguePrices>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ProductsJson.Default));
         return services;
     }
@@ -42,11 +43,11 @@ public static class ProductsEndpoints
             .WithRequestExample(ProductExamples.NewProduct)
             .WithResponseExample(201, ProductExamples.Product);
         admin.MapPut("/{id}", UpdateProductAsync)
-            .WithName("UpdateProduct").WithSummary("Changes a product's name, description, price and currency.")
+            .WithName("UpdateProduct").WithSummary("Changes a product's name, description, price, currency and stock shards (the total stock is kept).")
             .WithRequestExample("""{"name": "Mechanical keyboard", "description": "Tenkeyless, red switches.", "price": 84.90, "currency": "EUR"}""")
             .WithResponseExample(200, ProductExamples.Product);
         admin.MapPut("/{id}/stock", SetStockAsync)
-            .WithName("SetProductStock").WithSummary("Sets the stock on hand, as counted.")
+            .WithName("SetProductStock").WithSummary("Sets the stock on hand, as counted; spread evenly over the product's stock shards.")
             .WithRequestExample("""{"stock": 25}""")
             .WithResponseExample(200, ProductExamples.Product);
         return app;
@@ -96,6 +97,7 @@ public static class ProductsEndpoints
         validation.RejectUnknown("", request.Unknown);
         ProductRules.ValidateDetails(validation, request.Name, request.Description, request.Price, request.Currency);
         ProductRules.ValidateStock(validation, request.Stock);
+        ProductRules.ValidateShards(validation, request.StockShards);
         if (!validation.IsValid)
         {
             return ValidationProblems.From(validation);
@@ -103,7 +105,7 @@ public static class ProductsEndpoints
 
         var now = clock.GetUtcNow();
         var product = new Product(Guid.CreateVersion7(now).ToString(), request.Name!.Trim(), request.Description,
-            request.Price!.Value, request.Currency!, request.Stock!.Value, now, now);
+            request.Price!.Value, request.Currency!, request.Stock!.Value, now, now, request.StockShards ?? 1);
         if (!await store.CreateAsync(product, cancellationToken))
         {
             throw new InvalidOperationException($"Product id {product.ProductId} was generated twice.");
@@ -119,13 +121,14 @@ public static class ProductsEndpoints
         var validation = new RequestValidation();
         validation.RejectUnknown("", request.Unknown);
         ProductRules.ValidateDetails(validation, request.Name, request.Description, request.Price, request.Currency);
+        ProductRules.ValidateShards(validation, request.StockShards);
         if (!validation.IsValid)
         {
             return ValidationProblems.From(validation);
         }
 
         var updated = await store.UpdateDetailsAsync(id, request.Name!.Trim(), request.Description, request.Price!.Value,
-            request.Currency!, clock.GetUtcNow(), cancellationToken);
+            request.Currency!, request.StockShards, clock.GetUtcNow(), cancellationToken);
         return updated is null ? ProductNotFound(id) : TypedResults.Ok(updated);
     }
 

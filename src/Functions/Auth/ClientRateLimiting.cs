@@ -80,7 +80,8 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
             }
             catch (ConditionalCheckFailedException e)
             {
-                old = e.Item ?? [];
+                // DynamoDB returns the item with the failure; an emulator that does not is asked for it.
+                old = e.Item is { Count: > 0 } item ? item : await ReadAsync(clientId, cancellationToken) ?? [];
             }
 
             if (DenyList.IsDenied(old, tokenId))
@@ -111,6 +112,11 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
             {
                 // Another request started the window (or the token was revoked) in between: count again.
             }
+            catch (ConditionalCheckFailedException)
+            {
+                // Still racing other requests for the window's start: let this one through, unless its token is revoked.
+                return new(new Lease(true, limit, 0, reset), DenyList.IsDenied(await ReadAsync(clientId, cancellationToken), tokenId));
+            }
         }
 
         Admission Counted(long count)
@@ -123,6 +129,10 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
             return new(new Lease(count <= limit.Requests, limit, Math.Max(0, limit.Requests - count), reset), Revoked: false);
         }
     }
+
+    private async Task<Dictionary<string, AttributeValue>?> ReadAsync(string clientId, CancellationToken cancellationToken) =>
+        (await dynamo.GetItemAsync(new GetItemRequest { TableName = names.RateLimitsTable, Key = ClientKey(clientId), ConsistentRead = true },
+            cancellationToken)).Item;
 
     private static AttributeValue Number(long value) => new() { N = value.ToString(CultureInfo.InvariantCulture) };
 

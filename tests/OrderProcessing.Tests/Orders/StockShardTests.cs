@@ -88,20 +88,20 @@ public sealed class StockShardTests(OrderingStack stack) : IClassFixture<Orderin
             JsonContent("""{"name":"Flash lamp","price":10.00,"currency":"EUR","stockShards":4}"""));
 
         Assert.Equal(HttpStatusCode.OK, resharded.StatusCode);
-        Assert.Equal(new[] { 7, 6, 6, 6 }, await ShardStockAsync(product, 4));
+        Assert.Equal("7,6,6,6", string.Join(",", await ShardStockAsync(product, 4)));
         var read = await GetAsync(admin, product);
         Assert.Equal((25, 4), (read.Stock, read.StockShards));
 
         using var set = await admin.PutAsync($"/admin/products/{product}/stock", JsonContent("""{"stock":10}"""));
 
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
-        Assert.Equal(new[] { 3, 3, 2, 2 }, await ShardStockAsync(product, 4));
+        Assert.Equal("3,3,2,2", string.Join(",", await ShardStockAsync(product, 4)));
 
         using var fewer = await admin.PutAsync($"/admin/products/{product}",
             JsonContent("""{"name":"Flash lamp","price":10.00,"currency":"EUR","stockShards":2}"""));
 
         Assert.Equal(HttpStatusCode.OK, fewer.StatusCode);
-        Assert.Equal(new[] { 5, 5 }, await ShardStockAsync(product, 2));
+        Assert.Equal("5,5", string.Join(",", await ShardStockAsync(product, 2)));
         Assert.Null((await stack.Dynamo.GetItemAsync(new GetItemRequest
         {
             TableName = stack.ProductsTable, Key = ProductStore.Key(product, 2), ConsistentRead = true,

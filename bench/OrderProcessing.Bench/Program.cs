@@ -61,6 +61,8 @@ await using var apiHost = await LocalHost.StartAsync(new LocalHostOptions
     WebSocketUrl = "http://127.0.0.1:0",
     StackName = $"bench-{Guid.NewGuid():N}"[..14],
     StartEventSources = false,
+    // On a machine busy with other work the JVM of DynamoDB Local can take minutes to answer.
+    EmulatorTimeout = TimeSpan.FromMinutes(5),
     Settings = quiet,
 }, cancel.Token);
 using (var probe = new HttpClient { BaseAddress = apiHost.Urls[0] })

@@ -87,36 +87,9 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
     /// Orders by id, read consistently in one BatchGetItem per 100 ids: the by-owner index holds only keys and
     /// status, so that a status change does not rewrite a copy of the order there.
     /// </summary>
-    private async Task<Dictionary<string, Order>> GetManyAsync(IReadOnlyCollection<string> orderIds, CancellationToken cancellationToken)
-    {
-        var found = new Dictionary<string, Order>(StringComparer.Ordinal);
-        foreach (var chunk in orderIds.Chunk(100))
-        {
-            var request = new Dictionary<string, KeysAndAttributes> { [Table] = new() { Keys = chunk.Select(Key).ToList(), ConsistentRead = true } };
-            for (var attempt = 0; request.Count > 0; attempt++)
-            {
-                if (attempt > 0)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 25 << attempt)), cancellationToken);
-                }
-
-                var response = await dynamo.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = request }, cancellationToken);
-                foreach (var item in response.Responses?.GetValueOrDefault(Table) ?? [])
-                {
-                    var order = FromItem(item);
-                    found[order.OrderId] = order;
-                }
-
-                request = response.UnprocessedKeys is { Count: > 0 } unprocessed && attempt < 8
-                    ? unprocessed
-                    : response.UnprocessedKeys is { Count: > 0 }
-                        ? throw new ProvisionedThroughputExceededException("Orders could not all be read; try again.")
-                        : [];
-            }
-        }
-
-        return found;
-    }
+    private async Task<Dictionary<string, Order>> GetManyAsync(IReadOnlyCollection<string> orderIds, CancellationToken cancellationToken) =>
+        (await DynamoBatch.GetAsync(dynamo, Table, orderIds.Select(Key), consistent: true, cancellationToken))
+            .Select(FromItem).ToDictionary(o => o.OrderId, StringComparer.Ordinal);
 
     /// <summary>The Put of a new order, for the transaction that also reserves its stock.</summary>
     public TransactWriteItem PutNew(Order order) => new()

@@ -21,9 +21,6 @@ public sealed class ProductStore(IAmazonDynamoDB dynamo, ResourceNames names)
     public const string CataloguePartition = "products";
     public const int MaxShards = 32;
 
-    /// <summary>BatchGetItem takes at most 100 keys.</summary>
-    private const int BatchGetLimit = 100;
-
     /// <summary>Attempts of an administrative change that raced with orders on the same items.</summary>
     private const int MaxAttempts = 8;
 
@@ -342,37 +339,10 @@ public sealed class ProductStore(IAmazonDynamoDB dynamo, ResourceNames names)
         return products;
     }
 
-    /// <summary>Items by key, in one BatchGetItem per 100 keys, unprocessed keys retried with backoff.</summary>
+    /// <summary>Items by their product id (shard keys included).</summary>
     private async Task<Dictionary<string, Dictionary<string, AttributeValue>>> BatchGetAsync(IEnumerable<Dictionary<string, AttributeValue>> keys,
-        bool consistent, CancellationToken cancellationToken)
-    {
-        var found = new Dictionary<string, Dictionary<string, AttributeValue>>(StringComparer.Ordinal);
-        foreach (var chunk in keys.Chunk(BatchGetLimit))
-        {
-            var request = new Dictionary<string, KeysAndAttributes> { [Table] = new() { Keys = [.. chunk], ConsistentRead = consistent } };
-            for (var attempt = 0; request.Count > 0; attempt++)
-            {
-                if (attempt > 0)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 25 << attempt)), cancellationToken);
-                }
-
-                var response = await dynamo.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = request }, cancellationToken);
-                foreach (var item in response.Responses?.GetValueOrDefault(Table) ?? [])
-                {
-                    found[item.Text("productId")] = item;
-                }
-
-                request = response.UnprocessedKeys is { Count: > 0 } unprocessed && attempt < 8
-                    ? unprocessed
-                    : response.UnprocessedKeys is { Count: > 0 }
-                        ? throw new ProvisionedThroughputExceededException("Products could not all be read; try again.")
-                        : [];
-            }
-        }
-
-        return found;
-    }
+        bool consistent, CancellationToken cancellationToken) =>
+        (await DynamoBatch.GetAsync(dynamo, Table, keys, consistent, cancellationToken)).ToDictionary(i => i.Text("productId"), StringComparer.Ordinal);
 }
 
 /// <summary>How much of an order line was taken from which stock shard.</summary>

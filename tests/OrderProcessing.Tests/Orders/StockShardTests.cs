@@ -27,8 +27,12 @@ public sealed class StockShardTests(OrderingStack stack) : IClassFixture<Orderin
             return response.StatusCode;
         }));
 
+        // Exactly the ten units are sold. The rest are refused with 409; on a machine too busy for DynamoDB Local to
+        // answer 64 racing transactions in time, some may instead be 503 (the dependency timed out), never a 500 or a 201.
         Assert.Equal(10, answers.Count(a => a == HttpStatusCode.Created));
-        Assert.Equal(54, answers.Count(a => a == HttpStatusCode.Conflict));
+        Assert.All(answers.Where(a => a != HttpStatusCode.Created),
+            a => Assert.True(a is HttpStatusCode.Conflict or HttpStatusCode.ServiceUnavailable, $"answered {(int)a}"));
+        Assert.Contains(HttpStatusCode.Conflict, answers);
         Assert.Equal(Enumerable.Repeat(0, 8), await ShardStockAsync(product, 8));
         Assert.Equal(0, (await GetAsync(admin, product)).Stock);
         customers.ForEach(c => c.Dispose());

@@ -288,12 +288,12 @@ return 0;
 string LatencyRow(string what, double[] sorted) => string.Create(invariant,
     $"| {what} | {Stats.Percentile(sorted, 50):0.0} ms | {Stats.Percentile(sorted, 95):0.0} ms | {Stats.Percentile(sorted, 99):0.0} ms | {sorted[^1]:0.0} ms |");
 
-// A client of its own with a rate limit far above the bench's rate (the demo client's 100 per minute would throttle it).
+// A client of its own with the highest rate limit a client may have (1,000,000 per minute), far above the bench's rate.
 async Task<HttpClient> ClientAsync(LocalHost host)
 {
     var registry = host.App.Services.GetRequiredService<ClientRegistry>();
     var clientId = $"bench-{Guid.NewGuid():N}";
-    var (_, secret) = await registry.RegisterAsync(new ClientRegistration("bench", Scopes.Customer, new RateLimit(10_000_000, 60)), clientId)
+    var (_, secret) = await registry.RegisterAsync(new ClientRegistration("bench", Scopes.Customer, new RateLimit(1_000_000, 60)), clientId)
         ?? throw new InvalidOperationException("The bench client exists already.");
     var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = host.Urls[0], Timeout = TimeSpan.FromSeconds(60) };
     using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")

@@ -135,7 +135,7 @@ public static class OrdersEndpoints
         return await IdempotentRequest.RunAsync<CancelOrderResult>(
             http, idempotency, admission.Claim, async () =>
             {
-                var outcome = await placement.CancelAsync(id, owner, http.CorrelationId(), 
+                var outcome = await placement.CancelAsync(id, owner, http.CorrelationId(),
                     IdempotentRequest.SaveInTransaction(http, idempotency, admission.Claim, (Order order) => TypedResults.Ok(order)), http.RequestAborted);
                 return outcome switch
                 {

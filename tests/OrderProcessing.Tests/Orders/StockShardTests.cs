@@ -108,7 +108,9 @@ public sealed class StockShardTests(OrderingStack stack) : IClassFixture<Orderin
         Assert.Equal("5,5", string.Join(",", await ShardStockAsync(product, 2)));
         Assert.Null((await stack.Dynamo.GetItemAsync(new GetItemRequest
         {
-            TableName = stack.ProductsTable, Key = ProductStore.Key(product, 2), ConsistentRead = true,
+            TableName = stack.ProductsTable,
+            Key = ProductStore.Key(product, 2),
+            ConsistentRead = true,
         })).Item is { Count: > 0 } ? "shard 2 still there" : null);
         Assert.Equal(10, (await GetAsync(admin, product)).Stock);
     }
@@ -170,7 +172,9 @@ public sealed class StockShardTests(OrderingStack stack) : IClassFixture<Orderin
         {
             var item = (await stack.Dynamo.GetItemAsync(new GetItemRequest
             {
-                TableName = stack.ProductsTable, Key = ProductStore.Key(productId, k), ConsistentRead = true,
+                TableName = stack.ProductsTable,
+                Key = ProductStore.Key(productId, k),
+                ConsistentRead = true,
             })).Item;
             stock[k] = int.Parse(item["stock"].N, CultureInfo.InvariantCulture);
         }

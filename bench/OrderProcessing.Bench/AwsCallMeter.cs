@@ -110,9 +110,11 @@ internal sealed partial class AwsCallMeter : IObserver<DiagnosticListener>, IObs
         var target = request.Headers.TryGetValues("X-Amz-Target", out var values) ? values.FirstOrDefault() ?? "" : "";
         if (authority == _endpoints.DynamoDb)
         {
+            // A refused call (a failed condition, a transaction cancelled by a conflict) is counted apart from the ones that wrote.
+            var refused = response?.StatusCode == System.Net.HttpStatusCode.BadRequest ? " (refused)" : "";
             return target.StartsWith("DynamoDBStreams_", StringComparison.Ordinal)
-                ? $"DynamoDB Streams {target[(target.IndexOf('.', StringComparison.Ordinal) + 1)..]}"
-                : $"DynamoDB {target[(target.IndexOf('.', StringComparison.Ordinal) + 1)..]}";
+                ? $"DynamoDB Streams {target[(target.IndexOf('.', StringComparison.Ordinal) + 1)..]}{refused}"
+                : $"DynamoDB {target[(target.IndexOf('.', StringComparison.Ordinal) + 1)..]}{refused}";
         }
 
         if (authority == _endpoints.Sqs)

@@ -61,6 +61,8 @@ await using var apiHost = await LocalHost.StartAsync(new LocalHostOptions
     WebSocketUrl = "http://127.0.0.1:0",
     StackName = $"bench-{Guid.NewGuid():N}"[..14],
     StartEventSources = false,
+    // On a machine busy with other work the JVM of DynamoDB Local can take minutes to answer.
+    EmulatorTimeout = TimeSpan.FromMinutes(5),
     Settings = quiet,
 }, cancel.Token);
 using (var probe = new HttpClient { BaseAddress = apiHost.Urls[0] })
@@ -123,6 +125,40 @@ foreach (var concurrency in levels)
     creationLevels.Add(await creation.MeasureAsync(concurrency, ordersPerLevel));
 }
 
+// 3b. DynamoDB calls per accepted POST /orders, auth included: the API stack has no event sources, so every
+//     DynamoDB call counted while the orders run is one the API made for them.
+using var apiMeter = new AwsCallMeter(new AwsCallMeter.Endpoints(
+    apiHost.Cloud.DynamoDbEndpoint.Authority, apiHost.Cloud.SqsEndpoint.Authority, "-", apiHost.Urls[0].Authority, new Dictionary<string, string>()));
+const int CountedOrders = 200;
+var callsPerOrder = new Dictionary<bool, IReadOnlyDictionary<string, double>>();
+foreach (var withKey in new[] { false, true })
+{
+    Progress($"DynamoDB calls per POST /orders{(withKey ? " with Idempotency-Key" : "")}");
+    apiMeter.Reset();
+    apiMeter.Counting = true;
+    await creation.OrdersAsync(8, CountedOrders, withKey);
+    apiMeter.Counting = false;
+    callsPerOrder[withKey] = apiMeter.Snapshot().Where(c => c.Key.StartsWith("DynamoDB ", StringComparison.Ordinal))
+        .ToDictionary(c => c.Key["DynamoDB ".Length..], c => (double)c.Value.Requests / CountedOrders, StringComparer.Ordinal);
+}
+
+// 3c. A flash sale: one product, its stock over 8 shards, 32 customers buying one unit each.
+Progress("flash sale: one product over 8 shards, 32 customers");
+var customers = new List<HttpClient>();
+for (var i = 0; i < 32; i++)
+{
+    customers.Add(await ClientAsync(apiHost));
+}
+
+using var apiCapacity = new CapacityMeter(apiHost.App.Services.GetRequiredService<IAmazonDynamoDB>());
+var flashSales = new List<FlashSaleResult>();
+foreach (var shards in new[] { 1, 8 })
+{
+    flashSales.Add(await FlashSale.RunAsync(apiHost, customers, apiMeter, apiCapacity, shards, ordersPerLevel, cancel.Token));
+}
+
+customers.ForEach(c => c.Dispose());
+
 // 4. The whole life of orders, counted at the HTTP layer under every client, and the DELIVERED latency.
 var functionsByArn = system.QueueSources!.Sources.ToDictionary(s => s.Queue.Arn, s => s.Settings.FunctionLogicalId, StringComparer.Ordinal);
 foreach (var stream in system.EventSources!.Sources)
@@ -181,6 +217,30 @@ await File.WriteAllTextAsync(Path.Combine(results, "throughput.svg"), Throughput
 Say();
 Say("![Order creation throughput against concurrency](results/throughput.svg)");
 Say();
+Say("### DynamoDB calls per accepted POST /orders");
+Say();
+Say(string.Create(invariant, $"{CountedOrders} orders at 8 clients on the API stack (no event sources), every DynamoDB call counted, auth (deny-list and rate limit) included; \"refused\" = a call DynamoDB answered 400 (a failed condition or a cancelled transaction)."));
+Say();
+Say("| variant | DynamoDB calls per order | by operation |");
+Say("|---|---:|---|");
+foreach (var (withKey, calls) in callsPerOrder)
+{
+    Say(string.Create(invariant, $"| {(withKey ? "with Idempotency-Key" : "without a key")} | {calls.Values.Sum():0.00} | {string.Join(", ", calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value:0.00}"))} |"));
+}
+
+Say();
+Say("### Flash sale: one product, 32 customers");
+Say();
+Say(string.Create(invariant, $"{ordersPerLevel} orders of one unit each of the same product by 32 customers (a client and token each) at once, after one warm-up order each. Hottest item's share = the write units of the most-taken stock shard (2 per order it served) over all write units the API consumed in the run."));
+Say();
+Say("| stock shards | orders/s | TransactWriteItems refused (TransactionConflict retries) | orders per shard | hottest item's share of write units | goal 1.5/N |");
+Say("|---:|---:|---:|---|---:|---:|");
+foreach (var sale in flashSales)
+{
+    Say(string.Create(invariant, $"| {sale.Shards} | {sale.PerSecond:0} | {sale.RefusedTransactions} | {string.Join(" / ", sale.TakenByShard)} | {sale.HottestShare:0.000} | {1.5 / sale.Shards:0.000} |"));
+}
+
+Say();
 Say("### Order placed → WebSocket DELIVERED");
 Say();
 Say(string.Create(invariant, $"{lifecycle.Orders} orders one at a time, each from just before `POST /orders` to its `DELIVERED` frame on a WebSocket held open through the local WebSocket gateway (carrier delays 0); raw = send → receive → delete on a FIFO queue of its own on the same fauxqs, {roundTrips} times."));
@@ -228,12 +288,12 @@ return 0;
 string LatencyRow(string what, double[] sorted) => string.Create(invariant,
     $"| {what} | {Stats.Percentile(sorted, 50):0.0} ms | {Stats.Percentile(sorted, 95):0.0} ms | {Stats.Percentile(sorted, 99):0.0} ms | {sorted[^1]:0.0} ms |");
 
-// A client of its own with a rate limit far above the bench's rate (the demo client's 100 per minute would throttle it).
+// A client of its own with the highest rate limit a client may have (1,000,000 per minute), far above the bench's rate.
 async Task<HttpClient> ClientAsync(LocalHost host)
 {
     var registry = host.App.Services.GetRequiredService<ClientRegistry>();
     var clientId = $"bench-{Guid.NewGuid():N}";
-    var (_, secret) = await registry.RegisterAsync(new ClientRegistration("bench", Scopes.Customer, new RateLimit(10_000_000, 60)), clientId)
+    var (_, secret) = await registry.RegisterAsync(new ClientRegistration("bench", Scopes.Customer, new RateLimit(1_000_000, 60)), clientId)
         ?? throw new InvalidOperationException("The bench client exists already.");
     var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = host.Urls[0], Timeout = TimeSpan.FromSeconds(60) };
     using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")

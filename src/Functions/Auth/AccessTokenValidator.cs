@@ -41,16 +41,23 @@ public sealed class AccessTokenValidator(ISigningKeys keys, DenyList denyList, A
             : new AccessTokenValidation(principal, null);
     }
 
+    public const string Revoked = "The access token has been revoked.";
+
     /// <summary>Null when the validated token may be used; otherwise why not (no jti, or revoked).</summary>
     public async Task<string?> RevocationErrorAsync(ClaimsPrincipal principal, CancellationToken cancellationToken)
     {
-        if (principal.FindFirst(AuthClaims.TokenId)?.Value is not { Length: > 0 } tokenId)
+        if (MissingTokenIdError(principal) is { } error)
         {
-            return "The access token has no jti.";
+            return error;
         }
 
-        return await denyList.IsDeniedAsync(tokenId, cancellationToken) ? "The access token has been revoked." : null;
+        var tokenId = principal.FindFirst(AuthClaims.TokenId)!.Value;
+        return await denyList.IsDeniedAsync(tokenId, principal.ClientId(), cancellationToken) ? Revoked : null;
     }
+
+    /// <summary>Every access token carries a jti, the handle by which it is revoked.</summary>
+    public static string? MissingTokenIdError(ClaimsPrincipal principal) =>
+        principal.FindFirst(AuthClaims.TokenId)?.Value is { Length: > 0 } ? null : "The access token has no jti.";
 
     /// <summary>
     /// The claims of a token we signed, whatever its lifetime or revocation: for the revocation endpoint, which

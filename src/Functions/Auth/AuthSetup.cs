@@ -49,24 +49,21 @@ public static class AuthSetup
                 options.ConfigurationManager = new SigningKeysConfiguration(keys);
                 options.Events = new JwtBearerEvents
                 {
-                    OnTokenValidated = async context =>
+                    // The deny-list is checked with the rate limit, in one call (ClientRateLimitingMiddleware).
+                    OnTokenValidated = context =>
                     {
-                        if (await validator.RevocationErrorAsync(context.Principal!, context.HttpContext.RequestAborted) is { } error)
+                        if (AccessTokenValidator.MissingTokenIdError(context.Principal!) is { } error)
                         {
                             context.Fail(error);
                         }
+
+                        return Task.CompletedTask;
                     },
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();
-                        var description = context.AuthenticateFailure is { } failure ? AccessTokenValidator.Describe(failure) : null;
-                        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                        context.Response.Headers.WWWAuthenticate = description is null
-                            ? $"Bearer realm=\"{OAuthError.Realm}\""
-                            : $"Bearer realm=\"{OAuthError.Realm}\", error=\"invalid_token\", error_description=\"{description}\"";
-                        await Problems.Problem(StatusCodes.Status401Unauthorized, description is null ? "unauthorized" : "invalid-token",
-                            description is null ? "An access token is required." : "The access token is not accepted.",
-                            description ?? $"Send a bearer token from POST {OAuthEndpoints.TokenPath}.").ExecuteAsync(context.HttpContext);
+                        await RefuseTokenAsync(context.HttpContext,
+                            context.AuthenticateFailure is { } failure ? AccessTokenValidator.Describe(failure) : null);
                     },
                 };
             });
@@ -93,6 +90,18 @@ public static class AuthSetup
         app.UseClientRateLimiting();
         app.UseAuthorization();
         return app;
+    }
+
+    /// <summary>The 401 of a missing or refused access token: WWW-Authenticate as RFC 6750 says, and a ProblemDetails.</summary>
+    internal static async Task RefuseTokenAsync(HttpContext http, string? description)
+    {
+        http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        http.Response.Headers.WWWAuthenticate = description is null
+            ? $"Bearer realm=\"{OAuthError.Realm}\""
+            : $"Bearer realm=\"{OAuthError.Realm}\", error=\"invalid_token\", error_description=\"{description}\"";
+        await Problems.Problem(StatusCodes.Status401Unauthorized, description is null ? "unauthorized" : "invalid-token",
+            description is null ? "An access token is required." : "The access token is not accepted.",
+            description ?? $"Send a bearer token from POST {OAuthEndpoints.TokenPath}.").ExecuteAsync(http);
     }
 
     public static WebApplication MapAuth(this WebApplication app)

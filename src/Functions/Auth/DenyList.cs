@@ -6,43 +6,77 @@ using OrderProcessing.Functions.Platform;
 namespace OrderProcessing.Functions.Auth;
 
 /// <summary>
-/// Revoked access tokens by jti in the tokens table ("deny#&lt;jti&gt;"), each kept until the token would have expired
-/// (DynamoDB TTL). Checked with a strongly consistent read on every request and never cached, so a revocation
-/// holds on the very next request in every function.
+/// Revoked access tokens, kept on their client's own item in the rate-limits table ("client#&lt;client&gt;"): a map
+/// <c>revoked</c> of jti → expiry (epoch seconds). The same item holds the client's rate-limit window, so
+/// <see cref="ClientRateLimiter"/> checks the deny-list in the very UpdateItem that counts the request: one
+/// strongly consistent DynamoDB call per request for both, never cached, so a revocation holds on the very next
+/// request in every function. Entries are dropped once their token would have expired anyway.
 /// </summary>
 public sealed class DenyList(IAmazonDynamoDB dynamo, ResourceNames names, TimeProvider time)
 {
+    internal const string RevokedAttribute = "revoked";
+
     public async Task DenyAsync(string tokenId, string clientId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
     {
-        if (expiresAt <= time.GetUtcNow())
+        var now = time.GetUtcNow();
+        if (expiresAt <= now)
         {
             return; // Expired tokens are refused anyway.
         }
 
-        await dynamo.PutItemAsync(new PutItemRequest
+        // A map's entry can only be set once the map exists: make it (a no-op when it does), then set the entry.
+        var key = ClientRateLimiter.ClientKey(clientId);
+        await dynamo.UpdateItemAsync(new UpdateItemRequest
         {
-            TableName = names.TokensTable,
-            Item = new()
-            {
-                ["pk"] = new AttributeValue { S = Key(tokenId) },
-                ["clientId"] = new AttributeValue { S = clientId },
-                ["revokedAt"] = new AttributeValue { S = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture) },
-                ["ttl"] = new AttributeValue { N = expiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) },
-            },
+            TableName = names.RateLimitsTable,
+            Key = key,
+            UpdateExpression = "SET #revoked = if_not_exists(#revoked, :empty)",
+            ExpressionAttributeNames = new() { ["#revoked"] = RevokedAttribute },
+            ExpressionAttributeValues = new() { [":empty"] = new AttributeValue { M = [] } },
         }, cancellationToken);
+        var response = await dynamo.UpdateItemAsync(new UpdateItemRequest
+        {
+            TableName = names.RateLimitsTable,
+            Key = key,
+            UpdateExpression = "SET #revoked.#jti = :expires",
+            ExpressionAttributeNames = new() { ["#revoked"] = RevokedAttribute, ["#jti"] = tokenId },
+            ExpressionAttributeValues = new() { [":expires"] = new AttributeValue { N = Epoch(expiresAt) } },
+            ReturnValues = ReturnValue.ALL_NEW,
+        }, cancellationToken);
+
+        // Keep the item small (every request of the client rewrites it): forget tokens that have expired since.
+        var expired = response.Attributes.TryGetValue(RevokedAttribute, out var revoked) && revoked.M is { } entries
+            ? entries.Where(e => long.Parse(e.Value.N, CultureInfo.InvariantCulture) < now.ToUnixTimeSeconds()).Select(e => e.Key).Take(50).ToList()
+            : [];
+        if (expired.Count > 0)
+        {
+            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = names.RateLimitsTable,
+                Key = key,
+                UpdateExpression = "REMOVE " + string.Join(", ", expired.Select((_, i) => $"#revoked.#e{i}")),
+                ExpressionAttributeNames = expired.Select((jti, i) => KeyValuePair.Create($"#e{i}", jti))
+                    .Append(KeyValuePair.Create("#revoked", RevokedAttribute)).ToDictionary(),
+            }, cancellationToken);
+        }
     }
 
-    public async Task<bool> IsDeniedAsync(string tokenId, CancellationToken cancellationToken = default)
+    /// <summary>One strongly consistent read of the client's item; for callers that do not count a request (WebSocket $connect).</summary>
+    public async Task<bool> IsDeniedAsync(string tokenId, string clientId, CancellationToken cancellationToken = default)
     {
         var response = await dynamo.GetItemAsync(new GetItemRequest
         {
-            TableName = names.TokensTable,
-            Key = new() { ["pk"] = new AttributeValue { S = Key(tokenId) } },
+            TableName = names.RateLimitsTable,
+            Key = ClientRateLimiter.ClientKey(clientId),
             ConsistentRead = true,
-            ProjectionExpression = "pk",
+            ProjectionExpression = "#revoked.#jti",
+            ExpressionAttributeNames = new() { ["#revoked"] = RevokedAttribute, ["#jti"] = tokenId },
         }, cancellationToken);
-        return response.Item is { Count: > 0 };
+        return IsDenied(response.Item, tokenId);
     }
 
-    private static string Key(string tokenId) => "deny#" + tokenId;
+    internal static bool IsDenied(Dictionary<string, AttributeValue>? item, string tokenId) =>
+        item is not null && item.TryGetValue(RevokedAttribute, out var revoked) && revoked.M is { } entries && entries.ContainsKey(tokenId);
+
+    private static string Epoch(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 }

@@ -39,7 +39,12 @@ public sealed record Order(
 }
 
 /// <summary>One line of an order, priced from the catalogue when the order was placed.</summary>
-public sealed record OrderLine(string ProductId, string Name, int Quantity, decimal UnitPrice, decimal LineTotal);
+public sealed record OrderLine(string ProductId, string Name, int Quantity, decimal UnitPrice, decimal LineTotal)
+{
+    /// <summary>Which stock shards the quantity was taken from, so that a cancellation returns it there.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ShardTake> Taken { get; init; } = [new ShardTake(0, Quantity)];
+}
 
 /// <summary>Where an order goes.</summary>
 public sealed record ShippingAddress(

@@ -1,26 +1,63 @@
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 using OrderProcessing.Functions.Platform;
-using OrderProcessing.Functions.Platform.Idempotency;
 using OrderProcessing.Functions.Products;
-using static OrderProcessing.Functions.Platform.DynamoItem;
-using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace OrderProcessing.Functions.Orders;
 
+/// <summary>What placing an order came to.</summary>
+public abstract record PlacementOutcome
+{
+    private PlacementOutcome()
+    {
+    }
+
+    /// <summary>The order is written and its stock reserved.</summary>
+    public sealed record Placed(Order Order) : PlacementOutcome;
+
+    /// <summary>Some items are unknown or short; nothing was written. Every requested item is listed with what is on hand.</summary>
+    public sealed record Unavailable(IReadOnlyList<ItemAvailability> Items) : PlacementOutcome;
+
+    /// <summary>The items are priced in more than one currency; nothing was written.</summary>
+    public sealed record MixedCurrencies(IReadOnlyList<string> Currencies) : PlacementOutcome;
+
+    /// <summary>The request's Idempotency-Key was taken over by another request while this one ran; nothing was written.</summary>
+    public sealed record KeyTakenOver : PlacementOutcome;
+}
+
+/// <summary>What cancelling an order came to.</summary>
+public abstract record CancellationOutcome
+{
+    private CancellationOutcome()
+    {
+    }
+
+    /// <summary>The order is cancelled now and its stock released.</summary>
+    public sealed record Cancelled(Order Order) : CancellationOutcome;
+
+    /// <summary>It was cancelled before: nothing changed.</summary>
+    public sealed record AlreadyCancelled(Order Order) : CancellationOutcome;
+
+    /// <summary>The caller has no such order.</summary>
+    public sealed record NotFound(string OrderId) : CancellationOutcome;
+
+    /// <summary>The order has moved past the point where it can be cancelled.</summary>
+    public sealed record NotCancellable(Order Order) : CancellationOutcome;
+
+    /// <summary>The request's Idempotency-Key was taken over by another request while this one ran; nothing was written.</summary>
+    public sealed record KeyTakenOver : CancellationOutcome;
+}
+
 /// <summary>
-/// Placing and cancelling orders. Each is one DynamoDB transaction: the order item, a conditional stock
-/// change per line, and the completed idempotency record when the request carried a key. Either all of it
-/// is written or nothing is.
+/// Placing and cancelling orders. Each is one DynamoDB transaction: the order item, the stock change of every line
+/// (<see cref="ProductStore"/>'s conditional updates), and whatever the caller adds to it (the completed
+/// idempotency record when the request carried a key). Either all of it is written or nothing is.
 /// </summary>
 public sealed class OrderPlacement(
     IAmazonDynamoDB dynamo,
     OrderStore orders,
     ProductStore products,
-    IdempotencyStore idempotency,
-    IOptions<HttpJsonOptions> json,
+    CataloguePrices prices,
     Metrics metrics,
     TimeProvider clock,
     ILogger<OrderPlacement> logger)
@@ -31,38 +68,115 @@ public sealed class OrderPlacement(
     /// <summary>Attempts of a transaction that collided with a concurrent one on the same item.</summary>
     private const int MaxAttempts = 4;
 
-    public async Task<IdempotentOutcome> PlaceAsync(CreateOrderRequest request, string owner, IdempotencyClaim? claim, HttpContext http,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Attempts of an order whose stock changed under it. Each is planned from a fresh consistent read, and of
+    /// racing orders one always wins, so this bounds how often one order can lose, not whether any succeeds.
+    /// </summary>
+    private const int MaxStockAttempts = 12;
+
+    /// <summary>
+    /// Places an order; <c>alsoWrite</c> makes from the order an item written in the same transaction (the idempotency
+    /// record). Priced from the prices this instance remembers; the transaction holds each line's stock change
+    /// conditioned on the product's revision, so it is written only at current prices. A failed condition (stock
+    /// short on the shard tried, or the product changed) reads the products afresh and either refuses with what is
+    /// on hand or tries again, priced and planned from what was read.
+    /// </summary>
+    public async Task<PlacementOutcome> PlaceAsync(CreateOrderRequest request, string owner, string correlationId,
+        Func<Order, Task<TransactWriteItem>>? alsoWrite, CancellationToken cancellationToken)
     {
         var lines = request.Items!;
-        var catalogue = await products.GetManyAsync(lines.Select(l => l.ProductId!), cancellationToken);
-        var availability = Availability.Evaluate(lines, catalogue);
-        if (!availability.Available)
-        {
-            // Known short from a consistent read: no transaction needed to say so.
-            metrics.Count(Metrics.OrdersRejectedInsufficientStock);
-            return new(Unavailable(http, availability.Items), ResponseStorage.Save);
-        }
-
-        var currencies = lines.Select(l => catalogue[l.ProductId!].Currency).Distinct(StringComparer.Ordinal).ToList();
-        if (currencies.Count > 1)
-        {
-            return new(Problem(http, StatusCodes.Status422UnprocessableEntity, "mixed-currencies", "The items are priced in different currencies.",
-                $"One order is paid in one currency; these items are priced in {string.Join(", ", currencies)}."), ResponseStorage.Save);
-        }
-
+        var ids = lines.Select(l => l.ProductId!).ToList();
+        var (catalogue, fresh) = await prices.GetAsync(ids, cancellationToken);
         var now = clock.GetUtcNow();
-        var correlationId = http.CorrelationId();
-        var priced = lines.Select(l =>
+        var orderId = Guid.CreateVersion7(now).ToString();
+        for (var attempt = 1; ; attempt++)
+        {
+            var availability = Availability.Evaluate(lines, catalogue);
+            if (fresh && !availability.Available)
+            {
+                // Known short from a consistent read: no transaction needed to say so.
+                var shortItems = availability.Items.Count(i => !i.Available);
+                logger.OrderRefused(owner, shortItems);
+                metrics.Count(Metrics.OrdersRejectedInsufficientStock);
+                return new PlacementOutcome.Unavailable(availability.Items);
+            }
+
+            var currencies = lines.Select(l => catalogue[l.ProductId!].Currency).Distinct(StringComparer.Ordinal).ToList();
+            if (currencies.Count > 1)
+            {
+                if (fresh)
+                {
+                    return new PlacementOutcome.MixedCurrencies(currencies);
+                }
+
+                // Remembered prices say so; a refusal is given only on what DynamoDB holds now.
+                (catalogue, fresh) = (await prices.ReadAsync(ids, cancellationToken), true);
+                continue;
+            }
+
+            var takes = lines.Select(l => StockPlan.Take(catalogue[l.ProductId!], l.Quantity, fresh, Random.Shared)).ToList();
+            var order = Price(request, owner, correlationId, orderId, now, catalogue, takes);
+            var write = new List<TransactWriteItem>(lines.Count + 2);
+            var stockItems = 0;
+            for (var i = 0; i < lines.Count; i++)
+            {
+                var product = catalogue[lines[i].ProductId!];
+                foreach (var take in takes[i]!)
+                {
+                    write.Add(products.Reserve(product.ProductId, take, product.Revision));
+                    stockItems++;
+                }
+            }
+
+            write.Add(orders.PutNew(order));
+            if (alsoWrite is not null)
+            {
+                write.Add(await alsoWrite(order));
+            }
+
+            try
+            {
+                await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = write }, cancellationToken);
+                logger.OrderPlaced(order.OrderId, owner, order.Items.Count, order.Total, order.Currency);
+                metrics.Count(Metrics.OrdersCreated);
+                return new PlacementOutcome.Placed(order);
+            }
+            catch (TransactionCanceledException e)
+            {
+                var reasons = e.CancellationReasons ?? [];
+                if (reasons.Take(stockItems).Any(r => r.Code == "ConditionalCheckFailed") && attempt < MaxStockAttempts)
+                {
+                    // A shard was short, or the product changed since it was priced: read it all again and decide anew.
+                    (catalogue, fresh) = (await prices.ReadAsync(ids, cancellationToken), true);
+                    continue;
+                }
+
+                if (alsoWrite is not null && reasons.Count == write.Count && reasons[^1].Code == "ConditionalCheckFailed")
+                {
+                    return new PlacementOutcome.KeyTakenOver();
+                }
+
+                if (!await RetryConflictAsync(reasons, attempt, cancellationToken))
+                {
+                    throw;
+                }
+            }
+        }
+    }
+
+    private static Order Price(CreateOrderRequest request, string owner, string correlationId, string orderId, DateTimeOffset now,
+        IReadOnlyDictionary<string, Product> catalogue, List<IReadOnlyList<ShardTake>?> takes)
+    {
+        var priced = request.Items!.Select((l, i) =>
         {
             var product = catalogue[l.ProductId!];
-            return new OrderLine(product.ProductId, product.Name, l.Quantity, product.Price, product.Price * l.Quantity);
+            return new OrderLine(product.ProductId, product.Name, l.Quantity, product.Price, product.Price * l.Quantity) { Taken = takes[i]! };
         }).ToList();
-        var order = new Order(
-            Guid.CreateVersion7(now).ToString(),
+        return new Order(
+            orderId,
             OrderStatus.PendingShipment,
             priced,
-            currencies[0],
+            catalogue[priced[0].ProductId].Currency,
             priced.Sum(l => l.LineTotal),
             OrderRequestRules.ToAddress(request.ShippingAddress!),
             string.IsNullOrWhiteSpace(request.CustomerReference) ? null : request.CustomerReference.Trim(),
@@ -74,99 +188,61 @@ public sealed class OrderPlacement(
             CorrelationId = correlationId,
             History = [new StatusChange(OrderStatus.PendingShipment, null, now, Source, correlationId)],
         };
-        var response = StoredResponse.Json(StatusCodes.Status201Created, order, OrdersJson.Default.Order, $"/orders/{order.OrderId}");
-
-        var write = new List<TransactWriteItem>(lines.Count + 2);
-        write.AddRange(priced.Select(l => StockChange(l.ProductId, -l.Quantity)));
-        write.Add(orders.PutNew(order));
-        if (claim is not null)
-        {
-            write.Add(idempotency.CompletionInTransaction(claim, response));
-        }
-
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = write }, cancellationToken);
-                logger.OrderPlaced(order.OrderId, owner, priced.Count, order.Total, order.Currency);
-                metrics.Count(Metrics.OrdersCreated);
-                return new(response, ResponseStorage.SavedWithWrite);
-            }
-            catch (TransactionCanceledException e)
-            {
-                var reasons = e.CancellationReasons ?? [];
-                var failedLines = Enumerable.Range(0, Math.Min(lines.Count, reasons.Count))
-                    .Where(i => reasons[i].Code == "ConditionalCheckFailed")
-                    .ToDictionary(i => i, i => reasons[i]);
-                if (failedLines.Count > 0)
-                {
-                    logger.OrderRefused(owner, failedLines.Count);
-                    metrics.Count(Metrics.OrdersRejectedInsufficientStock);
-                    return new(Unavailable(http, lines.Select((l, i) => failedLines.TryGetValue(i, out var reason)
-                        ? ShortItem(l, reason)
-                        : new ItemAvailability(l.ProductId!, l.Quantity, catalogue[l.ProductId!].Stock, true, null)).ToList()),
-                        ResponseStorage.Save);
-                }
-
-                if (claim is not null && reasons.Count == write.Count && reasons[^1].Code == "ConditionalCheckFailed")
-                {
-                    return new(ClaimLost(http), ResponseStorage.Discard);
-                }
-
-                if (!await RetryConflictAsync(reasons, attempt, cancellationToken))
-                {
-                    throw;
-                }
-            }
-        }
     }
 
-    public async Task<IdempotentOutcome> CancelAsync(string orderId, string owner, IdempotencyClaim? claim, HttpContext http,
-        CancellationToken cancellationToken)
+    /// <summary>Cancels an order; <c>alsoWrite</c> makes from the cancelled order an item written in the same transaction.</summary>
+    public async Task<CancellationOutcome> CancelAsync(string orderId, string owner, string correlationId,
+        Func<Order, Task<TransactWriteItem>>? alsoWrite, CancellationToken cancellationToken)
     {
+        var releaseToFirstShard = false;
         for (var attempt = 1; ; attempt++)
         {
             var order = await orders.GetAsync(orderId, cancellationToken);
             if (order is null || order.Owner != owner)
             {
-                return new(Problem(http, StatusCodes.Status404NotFound, "order-not-found", "No such order.", $"You have no order {orderId}."),
-                    ResponseStorage.Save);
+                return new CancellationOutcome.NotFound(orderId);
             }
 
             switch (OrderStatusRules.Decide(order.Status, OrderStatus.Cancelled))
             {
                 case TransitionDecision.AlreadyInStatus:
-                    return new(StoredResponse.Json(StatusCodes.Status200OK, order, OrdersJson.Default.Order), ResponseStorage.Save);
+                    return new CancellationOutcome.AlreadyCancelled(order);
                 case TransitionDecision.Stale or TransitionDecision.NotAllowed:
-                    return new(NotCancellable(http, order), ResponseStorage.Save);
+                    return new CancellationOutcome.NotCancellable(order);
             }
 
-            var change = new StatusChange(OrderStatus.Cancelled, order.Status, clock.GetUtcNow(), Source, http.CorrelationId());
+            var change = new StatusChange(OrderStatus.Cancelled, order.Status, clock.GetUtcNow(), Source, correlationId);
             var cancelled = OrderStore.Changed(order, change);
-            var response = StoredResponse.Json(StatusCodes.Status200OK, cancelled, OrdersJson.Default.Order);
             var write = new List<TransactWriteItem> { new() { Update = orders.StatusChange(order, change) } };
-            write.AddRange(order.Items.Select(l => StockChange(l.ProductId, +l.Quantity)));
-            if (claim is not null)
+            write.AddRange(order.Items.SelectMany(l => (releaseToFirstShard ? [new ShardTake(0, l.Quantity)] : l.Taken)
+                .Select(t => products.Release(l.ProductId, t))));
+            if (alsoWrite is not null)
             {
-                write.Add(idempotency.CompletionInTransaction(claim, response));
+                write.Add(await alsoWrite(cancelled));
             }
 
             try
             {
                 await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = write }, cancellationToken);
                 logger.OrderCancelled(orderId, owner, order.Items.Count);
-                return new(response, ResponseStorage.SavedWithWrite);
+                return new CancellationOutcome.Cancelled(cancelled);
             }
             catch (TransactionCanceledException e)
             {
                 var reasons = e.CancellationReasons ?? [];
-                if (claim is not null && reasons.Count == write.Count && reasons[^1].Code == "ConditionalCheckFailed")
+                if (alsoWrite is not null && reasons.Count == write.Count && reasons[^1].Code == "ConditionalCheckFailed")
                 {
-                    return new(ClaimLost(http), ResponseStorage.Discard);
+                    return new CancellationOutcome.KeyTakenOver();
                 }
 
                 var orderChanged = reasons.Count > 0 && reasons[0].Code == "ConditionalCheckFailed";
+                if (reasons.Skip(1).Take(write.Count - 1 - (alsoWrite is null ? 0 : 1)).Any(r => r.Code == "ConditionalCheckFailed"))
+                {
+                    // A shard the stock came from is gone (the product has fewer shards now): the first shard always exists.
+                    releaseToFirstShard = true;
+                    orderChanged = true;
+                }
+
                 if (attempt == MaxAttempts || !(orderChanged || await RetryConflictAsync(reasons, attempt, cancellationToken)))
                 {
                     throw;
@@ -176,27 +252,6 @@ public sealed class OrderPlacement(
             }
         }
     }
-
-    /// <summary>Reserves (negative) or releases (positive) stock of one product, only if the product exists and has enough.</summary>
-    private TransactWriteItem StockChange(string productId, int delta) => new()
-    {
-        Update = new Update
-        {
-            TableName = products.Table,
-            Key = ProductStore.Key(productId),
-            UpdateExpression = "SET stock = stock + :delta",
-            ConditionExpression = delta < 0 ? "attribute_exists(productId) AND stock >= :needed" : "attribute_exists(productId)",
-            ExpressionAttributeValues = delta < 0
-                ? new Dictionary<string, AttributeValue> { [":delta"] = N(delta), [":needed"] = N(-delta) }
-                : new Dictionary<string, AttributeValue> { [":delta"] = N(delta) },
-            ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
-        },
-    };
-
-    private static ItemAvailability ShortItem(RequestedItem line, CancellationReason reason) =>
-        reason.Item is { Count: > 0 } product
-            ? new ItemAvailability(line.ProductId!, line.Quantity, (int)product.WholeNumber("stock"), false, UnavailableReason.InsufficientStock)
-            : new ItemAvailability(line.ProductId!, line.Quantity, 0, false, UnavailableReason.UnknownProduct);
 
     /// <summary>Waits and says to try again when the transaction only collided with another one.</summary>
     private static async Task<bool> RetryConflictAsync(List<CancellationReason> reasons, int attempt, CancellationToken cancellationToken)
@@ -209,40 +264,18 @@ public sealed class OrderPlacement(
         await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 40) * attempt), cancellationToken);
         return true;
     }
-
-    private StoredResponse Unavailable(HttpContext http, IReadOnlyList<ItemAvailability> items) =>
-        StoredResponse.Problem(http, new ProblemDetails
-        {
-            Status = StatusCodes.Status409Conflict,
-            Type = Problems.Type(OrderProblems.InsufficientStock),
-            Title = "Some items are not available.",
-            Detail = "Nothing was ordered and no stock was reserved. See items for what is short.",
-            Extensions = { ["items"] = items },
-        }, json.Value.SerializerOptions);
-
-    private StoredResponse NotCancellable(HttpContext http, Order order) =>
-        StoredResponse.Problem(http, new ProblemDetails
-        {
-            Status = StatusCodes.Status409Conflict,
-            Type = Problems.Type(OrderProblems.NotCancellable),
-            Title = "The order can no longer be cancelled.",
-            Detail = $"Only an order that is PENDING_SHIPMENT can be cancelled; this one is {order.Status.ToWire()}.",
-            Extensions = { ["currentStatus"] = order.Status.ToWire() },
-        }, json.Value.SerializerOptions);
-
-    private StoredResponse ClaimLost(HttpContext http) =>
-        Problem(http, StatusCodes.Status409Conflict, "request-in-progress", "A request with this Idempotency-Key is still in progress.",
-            "This request took longer than the key's in-progress timeout and another took the key over; retry to get its response.");
-
-    private StoredResponse Problem(HttpContext http, int status, string slug, string title, string detail) =>
-        StoredResponse.Problem(http, new ProblemDetails { Status = status, Type = Problems.Type(slug), Title = title, Detail = detail },
-            json.Value.SerializerOptions);
 }
 
-/// <summary>Problem type slugs of the orders capability.</summary>
+/// <summary>The problem types of the orders capability, each defined once.</summary>
 public static class OrderProblems
 {
-    public const string InsufficientStock = "insufficient-stock";
-    public const string NotCancellable = "order-not-cancellable";
-    public const string NotFound = "order-not-found";
+    public static readonly ProblemType InsufficientStock = new("insufficient-stock", StatusCodes.Status409Conflict, "Some items are not available.");
+
+    public static readonly ProblemType NotCancellable =
+        new("order-not-cancellable", StatusCodes.Status409Conflict, "The order can no longer be cancelled.");
+
+    public static readonly ProblemType NotFound = new("order-not-found", StatusCodes.Status404NotFound, "No such order.");
+
+    public static readonly ProblemType MixedCurrencies =
+        new("mixed-currencies", StatusCodes.Status422UnprocessableEntity, "The items are priced in different currencies.");
 }

@@ -5,6 +5,18 @@ using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.Events;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Functions.Platform.Idempotency;
+using CancelOrderResult = Microsoft.AspNetCore.Http.HttpResults.Results<
+    Microsoft.AspNetCore.Http.HttpResults.Ok<OrderProcessing.Functions.Orders.Order>,
+    Microsoft.AspNetCore.Http.HttpResults.ValidationProblem,
+    OrderProcessing.Functions.Platform.NotFoundProblem,
+    OrderProcessing.Functions.Platform.ConflictProblem,
+    OrderProcessing.Functions.Platform.Idempotency.IdempotencyRefusal>;
+using PlaceOrderResult = Microsoft.AspNetCore.Http.HttpResults.Results<
+    Microsoft.AspNetCore.Http.HttpResults.Created<OrderProcessing.Functions.Orders.Order>,
+    Microsoft.AspNetCore.Http.HttpResults.ValidationProblem,
+    OrderProcessing.Functions.Platform.ConflictProblem,
+    OrderProcessing.Functions.Platform.UnprocessableProblem,
+    OrderProcessing.Functions.Platform.Idempotency.IdempotencyRefusal>;
 
 namespace OrderProcessing.Functions.Orders;
 
@@ -38,19 +50,12 @@ public static class OrdersEndpoints
             .WithName("CreateOrder")
             .WithSummary("Places an order: every item must be available; its stock is reserved in the same atomic write.")
             .WithDescription("Send an Idempotency-Key header to make retries safe: the first response is replayed for 24 h.")
-            .Produces<Order>(StatusCodes.Status201Created)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .WithRequestExample(OrderExamples.CreateRequest)
             .WithResponseExample(StatusCodes.Status201Created, OrderExamples.Order)
             .WithResponseExample(StatusCodes.Status409Conflict, OrderExamples.InsufficientStock);
         write.MapPost("/{id}/cancel", CancelOrderAsync)
             .WithName("CancelOrder")
             .WithSummary("Cancels an order that has not shipped yet and releases its stock; cancelling twice changes nothing.")
-            .Produces<Order>(StatusCodes.Status200OK)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .WithResponseExample(StatusCodes.Status200OK, OrderExamples.CancelledOrder)
             .WithResponseExample(StatusCodes.Status409Conflict, OrderExamples.NotCancellable);
 
@@ -61,16 +66,14 @@ public static class OrdersEndpoints
             .WithResponseExample(StatusCodes.Status200OK, OrderExamples.Page);
         read.MapGet("/{id}", GetOrderAsync)
             .WithName("GetOrder").WithSummary("One of the caller's orders.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithResponseExample(StatusCodes.Status200OK, OrderExamples.Order);
         read.MapGet("/{id}/history", GetOrderHistoryAsync)
             .WithName("GetOrderHistory").WithSummary("Every status change of one of the caller's orders.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithResponseExample(StatusCodes.Status200OK, OrderExamples.History);
         return app;
     }
 
-    public static async Task<Results<StoredResponseResult, ValidationProblem, ProblemHttpResult>> CreateOrderAsync(
+    public static async Task<PlaceOrderResult> CreateOrderAsync(
         CreateOrderRequest request, HttpContext http, ClaimsPrincipal user, OrderPlacement placement, IdempotencyStore idempotency)
     {
         if (!IdempotentRequest.TryReadKey(http, out var key, out var keyProblem))
@@ -86,11 +89,31 @@ public static class OrdersEndpoints
 
         var owner = user.ClientId();
         var hash = IdempotencyDecision.Hash(JsonSerializer.Serialize(request, OrdersJson.Default.CreateOrderRequest));
-        return await IdempotentRequest.RunAsync(http, idempotency, "POST /orders", owner, key, hash,
-            claim => placement.PlaceAsync(request, owner, claim, http, http.RequestAborted));
+        var admission = await IdempotentRequest.AdmitAsync(http, idempotency, "POST /orders", owner, key, hash);
+        if (admission.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        return await IdempotentRequest.RunAsync<PlaceOrderResult>(
+            http, idempotency, admission.Claim, async () =>
+            {
+                var outcome = await placement.PlaceAsync(request, owner, http.CorrelationId(),
+                    IdempotentRequest.SaveInTransaction(http, idempotency, admission.Claim, (Order order) => Created(order)), http.RequestAborted);
+                return outcome switch
+                {
+                    PlacementOutcome.Placed placed => new(Created(placed.Order), ResponseStorage.SavedWithWrite),
+                    PlacementOutcome.Unavailable unavailable => new(new ConflictProblem(OrderProblems.InsufficientStock,
+                        "Nothing was ordered and no stock was reserved. See items for what is short.",
+                        new Dictionary<string, object?> { ["items"] = unavailable.Items }), ResponseStorage.Save),
+                    PlacementOutcome.MixedCurrencies mixed => new(new UnprocessableProblem(OrderProblems.MixedCurrencies,
+                        $"One order is paid in one currency; these items are priced in {string.Join(", ", mixed.Currencies)}."), ResponseStorage.Save),
+                    _ => new(KeyTakenOver(), ResponseStorage.Discard),
+                };
+            });
     }
 
-    public static async Task<Results<StoredResponseResult, ValidationProblem, ProblemHttpResult>> CancelOrderAsync(
+    public static async Task<CancelOrderResult> CancelOrderAsync(
         string id, HttpContext http, ClaimsPrincipal user, OrderPlacement placement, IdempotencyStore idempotency)
     {
         if (!IdempotentRequest.TryReadKey(http, out var key, out var keyProblem))
@@ -104,15 +127,35 @@ public static class OrdersEndpoints
             return OrderNotFound(id);
         }
 
-        return await IdempotentRequest.RunAsync(http, idempotency, "POST /orders/{id}/cancel", owner, key, IdempotencyDecision.Hash(id),
-            claim => placement.CancelAsync(id, owner, claim, http, http.RequestAborted));
+        var admission = await IdempotentRequest.AdmitAsync(http, idempotency, "POST /orders/{id}/cancel", owner, key, IdempotencyDecision.Hash(id));
+        if (admission.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        return await IdempotentRequest.RunAsync<CancelOrderResult>(
+            http, idempotency, admission.Claim, async () =>
+            {
+                var outcome = await placement.CancelAsync(id, owner, http.CorrelationId(),
+                    IdempotentRequest.SaveInTransaction(http, idempotency, admission.Claim, (Order order) => TypedResults.Ok(order)), http.RequestAborted);
+                return outcome switch
+                {
+                    CancellationOutcome.Cancelled cancelled => new(TypedResults.Ok(cancelled.Order), ResponseStorage.SavedWithWrite),
+                    CancellationOutcome.AlreadyCancelled already => new(TypedResults.Ok(already.Order), ResponseStorage.Save),
+                    CancellationOutcome.NotFound notFound => new(OrderNotFound(notFound.OrderId), ResponseStorage.Save),
+                    CancellationOutcome.NotCancellable notCancellable => new(new ConflictProblem(OrderProblems.NotCancellable,
+                        $"Only an order that is PENDING_SHIPMENT can be cancelled; this one is {notCancellable.Order.Status.ToWire()}.",
+                        new Dictionary<string, object?> { ["currentStatus"] = notCancellable.Order.Status.ToWire() }), ResponseStorage.Save),
+                    _ => new(KeyTakenOver(), ResponseStorage.Discard),
+                };
+            });
     }
 
-    public static async Task<Results<Ok<Order>, ProblemHttpResult>> GetOrderAsync(
+    public static async Task<Results<Ok<Order>, NotFoundProblem>> GetOrderAsync(
         string id, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
         await FindOwnAsync(id, user, orders, cancellationToken) is { } order ? TypedResults.Ok(order) : OrderNotFound(id);
 
-    public static async Task<Results<Ok<OrderHistory>, ProblemHttpResult>> GetOrderHistoryAsync(
+    public static async Task<Results<Ok<OrderHistory>, NotFoundProblem>> GetOrderHistoryAsync(
         string id, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
         await FindOwnAsync(id, user, orders, cancellationToken) is { } order
             ? TypedResults.Ok(new OrderHistory(order.OrderId, order.Status, order.History))
@@ -151,6 +194,10 @@ public static class OrdersEndpoints
             ? order
             : null;
 
-    private static ProblemHttpResult OrderNotFound(string id) =>
-        Problems.Problem(StatusCodes.Status404NotFound, OrderProblems.NotFound, "No such order.", $"You have no order {id}.");
+    private static Created<Order> Created(Order order) => TypedResults.Created($"/orders/{order.OrderId}", order);
+
+    private static NotFoundProblem OrderNotFound(string id) => new(OrderProblems.NotFound, $"You have no order {id}.");
+
+    private static ConflictProblem KeyTakenOver() => new(IdempotencyProblems.RequestInProgress,
+        "This request took longer than the key's in-progress timeout and another took the key over; retry to get its response.");
 }

@@ -4,7 +4,10 @@ using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions.Products;
 
-/// <summary>A catalogue entry with its price and the stock on hand.</summary>
+/// <summary>
+/// A catalogue entry with its price and the stock on hand (summed over its <c>stockShards</c>: a product that sells
+/// fast keeps its stock on several items, so that orders do not queue on one).
+/// </summary>
 public sealed record Product(
     string ProductId,
     string Name,
@@ -13,7 +16,17 @@ public sealed record Product(
     string Currency,
     int Stock,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    int StockShards = 1)
+{
+    /// <summary>Raised whenever what an order is priced from changes; orders are written only at the revision they were priced at.</summary>
+    [JsonIgnore]
+    public long Revision { get; init; }
+
+    /// <summary>The stock of each shard, as read (empty when not read).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<int> ShardStock { get; init; } = [];
+}
 
 /// <summary>One page of the catalogue; pass <c>nextCursor</c> as <c>?cursor=</c> for the next.</summary>
 public sealed record ProductPage(IReadOnlyList<Product> Items, string? NextCursor);
@@ -31,6 +44,9 @@ public sealed record NewProductRequest
 
     public int? Stock { get; init; }
 
+    /// <summary>Over how many items the stock is kept, 1 (the default) to 32.</summary>
+    public int? StockShards { get; init; }
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
@@ -45,6 +61,9 @@ public sealed record UpdateProductRequest
     public decimal? Price { get; init; }
 
     public string? Currency { get; init; }
+
+    /// <summary>Over how many items the stock is kept, 1 to 32; changing it keeps the total. Unchanged when left out.</summary>
+    public int? StockShards { get; init; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }
@@ -89,6 +108,14 @@ internal static class ProductRules
         else if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
         {
             validation.Add("currency", "An ISO 4217 code such as EUR or USD.");
+        }
+    }
+
+    public static void ValidateShards(RequestValidation validation, int? stockShards)
+    {
+        if (stockShards is < 1 or > ProductStore.MaxShards)
+        {
+            validation.Add("stockShards", $"Must be 1 to {ProductStore.MaxShards}.");
         }
     }
 

@@ -5,175 +5,220 @@ using static OrderProcessing.Functions.Platform.DynamoItem;
 
 namespace OrderProcessing.Functions.Products;
 
-/// <summary>The Products table: one item per product (HASH productId) holding its price and stock on hand.</summary>
+/// <summary>
+/// The Products table (HASH productId). A product is one item holding its details and the stock of its first
+/// stock shard; a product with <c>stockShards</c> N &gt; 1 has N − 1 more items, "&lt;productId&gt;#&lt;k&gt;", each holding
+/// the stock of shard k, so that orders of one hot product spread over N partitions instead of queueing on one
+/// item. Every item of a product carries the product's <c>revision</c>, raised on all of them in one transaction
+/// whenever the price, currency, name or shard count changes: an order conditions each stock change on the
+/// revision it priced from, so it is never written at a stale price. The product items (not the shard items)
+/// carry <c>catalogue</c>, the partition of GSI <c>catalogue</c> (catalogue, productId) that lists the catalogue
+/// without a Scan; the index projects the details but not the stock, so orders never write it.
+/// </summary>
 public sealed class ProductStore(IAmazonDynamoDB dynamo, ResourceNames names)
 {
-    /// <summary>BatchGetItem takes at most 100 keys.</summary>
-    private const int BatchGetLimit = 100;
+    public const string CatalogueIndex = "catalogue";
+    public const string CataloguePartition = "products";
+    public const int MaxShards = 32;
+
+    /// <summary>Attempts of an administrative change that raced with orders on the same items.</summary>
+    private const int MaxAttempts = 8;
 
     public string Table => names.ProductsTable;
 
-    public async Task<Product?> GetAsync(string productId, CancellationToken cancellationToken)
-    {
-        var response = await dynamo.GetItemAsync(new GetItemRequest
-        {
-            TableName = Table,
-            Key = Key(productId),
-            ConsistentRead = true,
-        }, cancellationToken);
-        return response.Item is { Count: > 0 } item ? FromItem(item) : null;
-    }
+    public async Task<Product?> GetAsync(string productId, CancellationToken cancellationToken) =>
+        (await GetManyAsync([productId], cancellationToken)).GetValueOrDefault(productId);
 
-    /// <summary>The products that exist among the given ids, read consistently, in one BatchGetItem per 100 ids.</summary>
+    /// <summary>
+    /// The products that exist among the given ids with the stock of every shard, read consistently: one
+    /// BatchGetItem of the product items, and one more for the shards of the products that have more than one.
+    /// </summary>
     public async Task<Dictionary<string, Product>> GetManyAsync(IEnumerable<string> productIds, CancellationToken cancellationToken)
     {
-        var found = new Dictionary<string, Product>(StringComparer.Ordinal);
-        foreach (var chunk in productIds.Distinct(StringComparer.Ordinal).Chunk(BatchGetLimit))
-        {
-            var request = new Dictionary<string, KeysAndAttributes>
-            {
-                [Table] = new() { Keys = chunk.Select(Key).ToList(), ConsistentRead = true },
-            };
-            for (var attempt = 0; request.Count > 0; attempt++)
-            {
-                if (attempt > 0)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 25 << attempt)), cancellationToken);
-                }
-
-                var response = await dynamo.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = request }, cancellationToken);
-                foreach (var item in response.Responses?.GetValueOrDefault(Table) ?? [])
-                {
-                    var product = FromItem(item);
-                    found[product.ProductId] = product;
-                }
-
-                request = response.UnprocessedKeys is { Count: > 0 } unprocessed && attempt < 8
-                    ? unprocessed
-                    : response.UnprocessedKeys is { Count: > 0 }
-                        ? throw new ProvisionedThroughputExceededException("Products could not all be read; try again.")
-                        : [];
-            }
-        }
-
-        return found;
+        var ids = productIds.Where(IsProductId).Distinct(StringComparer.Ordinal).ToList();
+        var items = await BatchGetAsync(ids.Select(id => Key(id)), consistent: true, cancellationToken);
+        var found = items.Values.Where(i => !i.ContainsKey("shardOf")).Select(FromItem).ToDictionary(p => p.ProductId, StringComparer.Ordinal);
+        return await WithShardStockAsync(found, consistent: true, cancellationToken);
     }
 
     /// <summary>
-    /// A page of the catalogue. A Scan is right here: the catalogue is listed whole, page by page, and has no
-    /// partition a caller is confined to. Pages come in the table's order, which is stable but not sorted.
+    /// A page of the catalogue in product id order: a Query of the catalogue index (details), then the stock
+    /// of the page's products read from their items. One item more than the page is read, so that a cursor is
+    /// given only when another page has items.
     /// </summary>
     public async Task<(List<Product> Items, string? LastKey)> ListAsync(int limit, string? afterProductId, CancellationToken cancellationToken)
     {
-        // One item more than the page is read, so that a cursor is given only when another page has items:
-        // DynamoDB answers a LastEvaluatedKey whenever Limit is reached, even at the end of the table.
-        var items = new List<Product>(limit + 1);
-        var start = afterProductId is null ? null : Key(afterProductId);
+        var details = new List<Dictionary<string, AttributeValue>>(limit + 1);
+        Dictionary<string, AttributeValue>? start = afterProductId is null
+            ? null
+            : new() { ["catalogue"] = S(CataloguePartition), ["productId"] = S(afterProductId) };
         do
         {
-            var response = await dynamo.ScanAsync(new ScanRequest
+            var response = await dynamo.QueryAsync(new QueryRequest
             {
                 TableName = Table,
-                Limit = limit + 1 - items.Count,
+                IndexName = CatalogueIndex,
+                KeyConditionExpression = "#catalogue = :catalogue",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#catalogue"] = "catalogue" },
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":catalogue"] = S(CataloguePartition) },
+                Limit = limit + 1 - details.Count,
                 ExclusiveStartKey = start,
             }, cancellationToken);
-            items.AddRange((response.Items ?? []).Select(FromItem));
+            details.AddRange(response.Items ?? []);
             start = response.LastEvaluatedKey is { Count: > 0 } last ? last : null;
         }
-        while (items.Count <= limit && start is not null);
+        while (details.Count <= limit && start is not null);
 
-        if (items.Count <= limit)
-        {
-            return (items, null);
-        }
+        var more = details.Count > limit;
+        var page = details.Take(limit).Select(d => d.Text("productId")).ToList();
 
-        items.RemoveRange(limit, items.Count - limit);
-        return (items, items[^1].ProductId);
+        // The index holds no stock: read it (eventually consistent, as a listing may be) from the products' own items.
+        var stock = await BatchGetAsync(page.Select(id => Key(id)), consistent: false, cancellationToken);
+        var products = stock.Values.Select(FromItem).ToDictionary(p => p.ProductId, StringComparer.Ordinal);
+        products = await WithShardStockAsync(products, consistent: false, cancellationToken);
+        var items = page.Where(products.ContainsKey).Select(id => products[id]).ToList();
+        return (items, more ? page[^1] : null);
     }
 
-    /// <summary>Writes a new product; false when one with that id exists already.</summary>
+    /// <summary>Writes a new product and its stock shards; false when one with that id exists already.</summary>
     public async Task<bool> CreateAsync(Product product, CancellationToken cancellationToken)
     {
+        var shares = Spread(product.Stock, product.StockShards);
+        var write = new List<TransactWriteItem>
+        {
+            new() { Put = new Put { TableName = Table, Item = ToItem(product with { ShardStock = shares }), ConditionExpression = "attribute_not_exists(productId)" } },
+        };
+        write.AddRange(Enumerable.Range(1, product.StockShards - 1).Select(k => new TransactWriteItem
+        {
+            Put = new Put { TableName = Table, Item = ShardItem(product.ProductId, k, shares[k], product.Revision), ConditionExpression = "attribute_not_exists(productId)" },
+        }));
         try
         {
-            await dynamo.PutItemAsync(new PutItemRequest
-            {
-                TableName = Table,
-                Item = ToItem(product),
-                ConditionExpression = "attribute_not_exists(productId)",
-            }, cancellationToken);
+            await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = write }, cancellationToken);
             return true;
         }
-        catch (ConditionalCheckFailedException)
+        catch (TransactionCanceledException e) when (e.CancellationReasons?.Any(r => r.Code == "ConditionalCheckFailed") == true)
         {
             return false;
         }
     }
 
-    /// <summary>Changes name, description, price and currency; null when there is no such product.</summary>
+    /// <summary>
+    /// Changes name, description, price, currency and (when given) the number of stock shards, keeping the total
+    /// stock; raises the revision on every item of the product in the same transaction. Null when there is no such product.
+    /// </summary>
     public async Task<Product?> UpdateDetailsAsync(string productId, string name, string? description, decimal price, string currency,
-        DateTimeOffset now, CancellationToken cancellationToken)
+        int? stockShards, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var values = new Dictionary<string, AttributeValue>
+        for (var attempt = 1; ; attempt++)
         {
-            [":name"] = S(name),
-            [":price"] = N(price),
-            [":currency"] = S(currency),
-            [":now"] = Time(now),
-        };
-        string update;
-        if (description is null)
-        {
-            update = "SET #name = :name, price = :price, currency = :currency, updatedAt = :now REMOVE description";
-        }
-        else
-        {
-            update = "SET #name = :name, description = :description, price = :price, currency = :currency, updatedAt = :now";
-            values[":description"] = S(description);
-        }
-
-        return await UpdateAsync(productId, update, new Dictionary<string, string> { ["#name"] = "name" }, values, cancellationToken);
-    }
-
-    /// <summary>Sets the stock on hand; null when there is no such product.</summary>
-    public Task<Product?> SetStockAsync(string productId, int stock, DateTimeOffset now, CancellationToken cancellationToken) =>
-        UpdateAsync(productId, "SET stock = :stock, updatedAt = :now", null,
-            new Dictionary<string, AttributeValue> { [":stock"] = N(stock), [":now"] = Time(now) }, cancellationToken);
-
-    private async Task<Product?> UpdateAsync(string productId, string update, Dictionary<string, string>? names,
-        Dictionary<string, AttributeValue> values, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var response = await dynamo.UpdateItemAsync(new UpdateItemRequest
+            if (await GetAsync(productId, cancellationToken) is not { } current)
             {
-                TableName = Table,
-                Key = Key(productId),
-                UpdateExpression = update,
-                ConditionExpression = "attribute_exists(productId)",
-                ExpressionAttributeNames = names,
-                ExpressionAttributeValues = values,
-                ReturnValues = ReturnValue.ALL_NEW,
-            }, cancellationToken);
-            return FromItem(response.Attributes);
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return null;
+                return null;
+            }
+
+            var shards = stockShards ?? current.StockShards;
+            var updated = current with
+            {
+                Name = name,
+                Description = description,
+                Price = price,
+                Currency = currency,
+                StockShards = shards,
+                UpdatedAt = now,
+                Revision = current.Revision + 1,
+                ShardStock = shards == current.StockShards ? current.ShardStock : Spread(current.Stock, shards),
+            };
+            try
+            {
+                await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = Rewrite(current, updated) }, cancellationToken);
+                return updated;
+            }
+            catch (TransactionCanceledException) when (attempt < MaxAttempts)
+            {
+                // An order or another change moved one of the items since it was read: read again and redo.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25) * attempt), cancellationToken);
+            }
         }
     }
 
-    public static Dictionary<string, AttributeValue> Key(string productId) => new() { ["productId"] = S(productId) };
+    /// <summary>Sets the stock on hand, spread evenly over the product's shards; null when there is no such product.</summary>
+    public async Task<Product?> SetStockAsync(string productId, int stock, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await GetAsync(productId, cancellationToken) is not { } current)
+            {
+                return null;
+            }
 
+            var updated = current with { Stock = stock, ShardStock = Spread(stock, current.StockShards), UpdatedAt = now };
+            try
+            {
+                await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = Rewrite(current, updated) }, cancellationToken);
+                return updated;
+            }
+            catch (TransactionCanceledException) when (attempt < MaxAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25) * attempt), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reserves stock from one shard, as an item of the order's transaction: only if the shard exists, is still
+    /// at the revision the order was priced from, and has enough. A failed condition returns the shard as it is.
+    /// </summary>
+    public TransactWriteItem Reserve(string productId, ShardTake take, long revision) => new()
+    {
+        Update = new Update
+        {
+            TableName = Table,
+            Key = Key(productId, take.Shard),
+            UpdateExpression = "SET stock = stock - :quantity",
+            // Products written before revisions existed have none; their first change gives them one.
+            ConditionExpression = revision == 0
+                ? "attribute_exists(productId) AND stock >= :quantity AND (attribute_not_exists(revision) OR revision = :revision)"
+                : "attribute_exists(productId) AND stock >= :quantity AND revision = :revision",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":quantity"] = N(take.Quantity), [":revision"] = N(revision) },
+            ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
+        },
+    };
+
+    /// <summary>Returns stock to one shard, as an item of the cancellation's transaction (only if the shard exists).</summary>
+    public TransactWriteItem Release(string productId, ShardTake take) => new()
+    {
+        Update = new Update
+        {
+            TableName = Table,
+            Key = Key(productId, take.Shard),
+            UpdateExpression = "SET stock = stock + :quantity",
+            ConditionExpression = "attribute_exists(productId)",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":quantity"] = N(take.Quantity) },
+        },
+    };
+
+    /// <summary>The key of a product (shard 0) or of one of its other stock shards.</summary>
+    public static Dictionary<string, AttributeValue> Key(string productId, int shard = 0) =>
+        new() { ["productId"] = S(shard == 0 ? productId : $"{productId}#{shard}") };
+
+    /// <summary><paramref name="total"/> over <paramref name="shards"/> shards, the remainder on the first ones.</summary>
+    public static IReadOnlyList<int> Spread(int total, int shards) =>
+        Enumerable.Range(0, shards).Select(k => (total / shards) + (k < total % shards ? 1 : 0)).ToList();
+
+    /// <summary>The product's item (details and the first shard's stock, all of it when unsharded).</summary>
     public static Dictionary<string, AttributeValue> ToItem(Product product)
     {
         var item = new Dictionary<string, AttributeValue>
         {
             ["productId"] = S(product.ProductId),
+            ["catalogue"] = S(CataloguePartition),
             ["name"] = S(product.Name),
             ["price"] = N(product.Price),
             ["currency"] = S(product.Currency),
-            ["stock"] = N(product.Stock),
+            ["stock"] = N(product.ShardStock.Count > 0 ? product.ShardStock[0] : product.Stock),
+            ["stockShards"] = N(product.StockShards),
+            ["revision"] = N(product.Revision),
             ["createdAt"] = Time(product.CreatedAt),
             ["updatedAt"] = Time(product.UpdatedAt),
         };
@@ -185,13 +230,120 @@ public sealed class ProductStore(IAmazonDynamoDB dynamo, ResourceNames names)
         return item;
     }
 
-    public static Product FromItem(Dictionary<string, AttributeValue> item) => new(
-        item.Text("productId"),
-        item.Text("name"),
-        item.OptionalText("description"),
-        item.Amount("price"),
-        item.Text("currency"),
-        (int)item.WholeNumber("stock"),
-        item.Time("createdAt"),
-        item.Time("updatedAt"));
+    public static Product FromItem(Dictionary<string, AttributeValue> item)
+    {
+        var stock = (int)item.WholeNumber("stock");
+        return new Product(
+            item.Text("productId"),
+            item.Text("name"),
+            item.OptionalText("description"),
+            item.Amount("price"),
+            item.Text("currency"),
+            stock,
+            item.Time("createdAt"),
+            item.Time("updatedAt"),
+            item.ContainsKey("stockShards") ? (int)item.WholeNumber("stockShards") : 1)
+        {
+            Revision = item.ContainsKey("revision") ? item.WholeNumber("revision") : 0,
+            ShardStock = [stock],
+        };
+    }
+
+    private static bool IsProductId(string id) => id.Length > 0 && !id.Contains('#', StringComparison.Ordinal);
+
+    private static Dictionary<string, AttributeValue> ShardItem(string productId, int shard, int stock, long revision) => new()
+    {
+        ["productId"] = S($"{productId}#{shard}"),
+        ["shardOf"] = S(productId),
+        ["stock"] = N(stock),
+        ["revision"] = N(revision),
+    };
+
+    /// <summary>
+    /// The transaction that takes a product from <paramref name="current"/> (as read) to <paramref name="updated"/>:
+    /// every item conditioned on what was read (revision and stock), so an order or change
+    /// in between makes it fail instead of losing stock.
+    /// </summary>
+    private List<TransactWriteItem> Rewrite(Product current, Product updated)
+    {
+        var write = new List<TransactWriteItem>();
+        for (var k = 0; k < Math.Max(current.StockShards, updated.StockShards); k++)
+        {
+            var values = new Dictionary<string, AttributeValue> { [":revision"] = N(current.Revision) };
+            var condition = current.Revision == 0 ? "(attribute_not_exists(revision) OR revision = :revision)" : "revision = :revision";
+            // Each item is rewritten whole: it must still hold the stock read, or an order in between would be lost.
+            if (k < current.StockShards)
+            {
+                condition += " AND stock = :stock";
+                values[":stock"] = N(current.ShardStock[k]);
+            }
+
+            if (k >= updated.StockShards)
+            {
+                write.Add(new() { Delete = new Delete { TableName = Table, Key = Key(current.ProductId, k), ConditionExpression = condition, ExpressionAttributeValues = values } });
+            }
+            else if (k == 0 || k < current.StockShards)
+            {
+                write.Add(new()
+                {
+                    Put = new Put
+                    {
+                        TableName = Table,
+                        Item = k == 0 ? ToItem(updated) : ShardItem(updated.ProductId, k, updated.ShardStock[k], updated.Revision),
+                        ConditionExpression = condition,
+                        ExpressionAttributeValues = values,
+                    },
+                });
+            }
+            else
+            {
+                write.Add(new()
+                {
+                    Put = new Put
+                    {
+                        TableName = Table,
+                        Item = ShardItem(updated.ProductId, k, updated.ShardStock[k], updated.Revision),
+                        ConditionExpression = "attribute_not_exists(productId)",
+                    },
+                });
+            }
+        }
+
+        return write;
+    }
+
+    /// <summary>Adds the stock of the other shards to the products that have more than one.</summary>
+    private async Task<Dictionary<string, Product>> WithShardStockAsync(Dictionary<string, Product> products, bool consistent,
+        CancellationToken cancellationToken)
+    {
+        var sharded = products.Values.Where(p => p.StockShards > 1).ToList();
+        if (sharded.Count == 0)
+        {
+            return products;
+        }
+
+        var shards = await BatchGetAsync(sharded.SelectMany(p => Enumerable.Range(1, p.StockShards - 1).Select(k => Key(p.ProductId, k))),
+            consistent, cancellationToken);
+        foreach (var product in sharded)
+        {
+            var stock = new int[product.StockShards];
+            stock[0] = product.ShardStock[0];
+            for (var k = 1; k < product.StockShards; k++)
+            {
+                stock[k] = shards.TryGetValue($"{product.ProductId}#{k}", out var shard) ? (int)shard.WholeNumber("stock") : 0;
+            }
+
+            products[product.ProductId] = product with { Stock = stock.Sum(), ShardStock = stock };
+        }
+
+        return products;
+    }
+
+    /// <summary>Items by their product id (shard keys included).</summary>
+    private async Task<Dictionary<string, Dictionary<string, AttributeValue>>> BatchGetAsync(IEnumerable<Dictionary<string, AttributeValue>> keys,
+        bool consistent, CancellationToken cancellationToken) =>
+        (await DynamoBatch.GetAsync(dynamo, Table, keys, consistent, cancellationToken)).ToDictionary(i => i.Text("productId"), StringComparer.Ordinal);
 }
+
+/// <summary>How much of an order line was taken from which stock shard.</summary>
+public sealed record ShardTake(int Shard, int Quantity);

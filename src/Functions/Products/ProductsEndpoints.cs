@@ -16,6 +16,7 @@ public static class ProductsEndpoints
     public static IServiceCollection AddProducts(this IServiceCollection services)
     {
         services.AddSingleton<ProductStore>();
+        services.AddSingleton<CataloguePrices>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ProductsJson.Default));
         return services;
     }
@@ -29,7 +30,6 @@ public static class ProductsEndpoints
             .WithResponseExample(200, ProductExamples.Page);
         catalogue.MapGet("/products/{id}", GetProductAsync)
             .WithName("GetProduct").WithSummary("A product with its price, currency and stock on hand.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithResponseExample(200, ProductExamples.Product);
         catalogue.MapPost("/check-availability", CheckAvailabilityAsync)
             .WithName("CheckAvailability").WithSummary("Whether every item can be had now; reserves nothing.")
@@ -43,13 +43,11 @@ public static class ProductsEndpoints
             .WithRequestExample(ProductExamples.NewProduct)
             .WithResponseExample(201, ProductExamples.Product);
         admin.MapPut("/{id}", UpdateProductAsync)
-            .WithName("UpdateProduct").WithSummary("Changes a product's name, description, price and currency.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("UpdateProduct").WithSummary("Changes a product's name, description, price, currency and stock shards (the total stock is kept).")
             .WithRequestExample("""{"name": "Mechanical keyboard", "description": "Tenkeyless, red switches.", "price": 84.90, "currency": "EUR"}""")
             .WithResponseExample(200, ProductExamples.Product);
         admin.MapPut("/{id}/stock", SetStockAsync)
-            .WithName("SetProductStock").WithSummary("Sets the stock on hand, as counted.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("SetProductStock").WithSummary("Sets the stock on hand, as counted; spread evenly over the product's stock shards.")
             .WithRequestExample("""{"stock": 25}""")
             .WithResponseExample(200, ProductExamples.Product);
         return app;
@@ -70,7 +68,7 @@ public static class ProductsEndpoints
         return TypedResults.Ok(new ProductPage(items, lastKey is null ? null : Cursor.Encode(lastKey)));
     }
 
-    public static async Task<Results<Ok<Product>, ProblemHttpResult>> GetProductAsync(
+    public static async Task<Results<Ok<Product>, NotFoundProblem>> GetProductAsync(
         string id, ProductStore store, CancellationToken cancellationToken) =>
         await store.GetAsync(id, cancellationToken) is { } product
             ? TypedResults.Ok(product)
@@ -99,6 +97,7 @@ public static class ProductsEndpoints
         validation.RejectUnknown("", request.Unknown);
         ProductRules.ValidateDetails(validation, request.Name, request.Description, request.Price, request.Currency);
         ProductRules.ValidateStock(validation, request.Stock);
+        ProductRules.ValidateShards(validation, request.StockShards);
         if (!validation.IsValid)
         {
             return ValidationProblems.From(validation);
@@ -106,7 +105,7 @@ public static class ProductsEndpoints
 
         var now = clock.GetUtcNow();
         var product = new Product(Guid.CreateVersion7(now).ToString(), request.Name!.Trim(), request.Description,
-            request.Price!.Value, request.Currency!, request.Stock!.Value, now, now);
+            request.Price!.Value, request.Currency!, request.Stock!.Value, now, now, request.StockShards ?? 1);
         if (!await store.CreateAsync(product, cancellationToken))
         {
             throw new InvalidOperationException($"Product id {product.ProductId} was generated twice.");
@@ -116,23 +115,24 @@ public static class ProductsEndpoints
         return TypedResults.Created($"/products/{Uri.EscapeDataString(product.ProductId)}", product);
     }
 
-    public static async Task<Results<Ok<Product>, ValidationProblem, ProblemHttpResult>> UpdateProductAsync(
+    public static async Task<Results<Ok<Product>, ValidationProblem, NotFoundProblem>> UpdateProductAsync(
         string id, UpdateProductRequest request, ProductStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new RequestValidation();
         validation.RejectUnknown("", request.Unknown);
         ProductRules.ValidateDetails(validation, request.Name, request.Description, request.Price, request.Currency);
+        ProductRules.ValidateShards(validation, request.StockShards);
         if (!validation.IsValid)
         {
             return ValidationProblems.From(validation);
         }
 
         var updated = await store.UpdateDetailsAsync(id, request.Name!.Trim(), request.Description, request.Price!.Value,
-            request.Currency!, clock.GetUtcNow(), cancellationToken);
+            request.Currency!, request.StockShards, clock.GetUtcNow(), cancellationToken);
         return updated is null ? ProductNotFound(id) : TypedResults.Ok(updated);
     }
 
-    public static async Task<Results<Ok<Product>, ValidationProblem, ProblemHttpResult>> SetStockAsync(
+    public static async Task<Results<Ok<Product>, ValidationProblem, NotFoundProblem>> SetStockAsync(
         string id, SetStockRequest request, ProductStore store, TimeProvider clock, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var validation = new RequestValidation();
@@ -153,6 +153,11 @@ public static class ProductsEndpoints
         return TypedResults.Ok(updated);
     }
 
-    private static ProblemHttpResult ProductNotFound(string id) =>
-        Problems.Problem(StatusCodes.Status404NotFound, "product-not-found", "No such product.", $"There is no product {id}.");
+    private static NotFoundProblem ProductNotFound(string id) => new(ProductProblems.NotFound, $"There is no product {id}.");
+}
+
+/// <summary>The problem types of the products capability.</summary>
+public static class ProductProblems
+{
+    public static readonly ProblemType NotFound = new("product-not-found", StatusCodes.Status404NotFound, "No such product.");
 }

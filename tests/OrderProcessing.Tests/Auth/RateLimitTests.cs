@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using Amazon.DynamoDBv2.Model;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -44,10 +43,9 @@ public sealed class RateLimitTests(CloudFixture cloud)
         });
 
         using var dynamo = cloud.CreateDynamoDbClient();
-        var counter = (await dynamo.GetItemAsync(stack.Tables["RateLimitsTable"], new()
-        {
-            ["pk"] = new AttributeValue { S = string.Create(CultureInfo.InvariantCulture, $"rate#{client.ClientId}#3600#{start.ToUnixTimeSeconds() - 100}") },
-        })).Item;
+        var counter = (await dynamo.GetItemAsync(stack.Tables["RateLimitsTable"], ClientRateLimiter.ClientKey(client.ClientId))).Item;
+        Assert.Equal((start.ToUnixTimeSeconds() - 100).ToString(CultureInfo.InvariantCulture), counter["windowStart"].N);
+        Assert.Equal("3600", counter["windowSeconds"].N);
         Assert.True(int.Parse(counter["count"].N, CultureInfo.InvariantCulture) >= 6);
 
         time.Advance(TimeSpan.FromSeconds(3500));

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Amazon.DynamoDBv2.Model;
 using OrderProcessing.Functions.Auth;
 
 namespace OrderProcessing.Tests.Auth;
@@ -34,8 +33,9 @@ public sealed class RevocationTests(CloudFixture cloud)
 
         using var dynamo = cloud.CreateDynamoDbClient();
         var jti = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(client.AccessToken);
-        var denied = (await dynamo.GetItemAsync(stack.Tables["TokensTable"], new() { ["pk"] = new AttributeValue { S = "deny#" + jti.Id } })).Item;
-        Assert.Equal(new DateTimeOffset(jti.ValidTo).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), denied["ttl"].N);
+        var clientItem = (await dynamo.GetItemAsync(stack.Tables["RateLimitsTable"], ClientRateLimiter.ClientKey(client.ClientId))).Item;
+        Assert.Equal(new DateTimeOffset(jti.ValidTo).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            clientItem["revoked"].M[jti.Id].N);
     }
 
     [Fact]

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
-using Microsoft.AspNetCore.Mvc;
 
 namespace OrderProcessing.Functions.Platform.Idempotency;
 
@@ -18,12 +17,31 @@ public sealed record StoredResponse(int Status, string ContentType, string Body,
     public static StoredResponse Json<T>(int status, T value, JsonTypeInfo<T> typeInfo, string? location = null) =>
         new(status, JsonContentType, ApiJson.Serialize(value, typeInfo), location);
 
-    /// <summary>A ProblemDetails completed as the app's problem details service would (type, instance, correlation id).</summary>
-    public static StoredResponse Problem(HttpContext context, ProblemDetails problem, JsonSerializerOptions options)
+    /// <summary>
+    /// What <paramref name="result"/> writes when executed for <paramref name="http"/>: it is executed once against a
+    /// response of its own (same services, path and correlation id), so the stored answer is the endpoint's own
+    /// answer, byte for byte, whatever kind of result it is.
+    /// </summary>
+    public static async Task<StoredResponse> RecordAsync(IResult result, HttpContext http)
     {
-        Problems.Complete(context, problem);
-        return new(problem.Status ?? StatusCodes.Status500InternalServerError, ProblemContentType,
-            ApiJson.Serialize(problem, (JsonTypeInfo<ProblemDetails>)options.GetTypeInfo(typeof(ProblemDetails))), null);
+        using var body = new MemoryStream();
+        var scratch = new DefaultHttpContext { RequestServices = http.RequestServices };
+        foreach (var (name, value) in http.Items)
+        {
+            scratch.Items[name] = value;
+        }
+
+        scratch.TraceIdentifier = http.TraceIdentifier;
+        scratch.Request.Method = http.Request.Method;
+        scratch.Request.Scheme = http.Request.Scheme;
+        scratch.Request.Host = http.Request.Host;
+        scratch.Request.PathBase = http.Request.PathBase;
+        scratch.Request.Path = http.Request.Path;
+        scratch.Response.Body = body;
+        await result.ExecuteAsync(scratch);
+        var location = scratch.Response.Headers.Location.ToString();
+        return new(scratch.Response.StatusCode, scratch.Response.ContentType ?? JsonContentType, Encoding.UTF8.GetString(body.ToArray()),
+            location.Length > 0 ? location : null);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, IdempotencyJson.Default.StoredResponse);

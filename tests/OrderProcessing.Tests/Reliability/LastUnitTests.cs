@@ -14,7 +14,6 @@ public sealed class LastUnitTests(OrderingStack stack) : IClassFixture<OrderingS
     /// the stock read 0 or 1 by every look taken during the race (never negative), one order written.
     /// </summary>
     [Fact]
-    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Fifty_concurrent_orders_for_the_last_unit_give_one_201_and_49_409_and_the_stock_never_goes_negative()
     {
         var last = await stack.AddProductAsync(stock: 1);

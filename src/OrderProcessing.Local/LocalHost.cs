@@ -155,7 +155,15 @@ public sealed class LocalHost : IAsyncDisposable
             // The gateway first: the app is told its callback URL, the gateway finds the app when it calls it.
             WebApplication? app = null;
             var gateway = await WebSocketGateway.StartAsync(
-                new WebSocketGatewayOptions { Url = options.WebSocketUrl, Routes = WebSocketRoutes(template), Limits = options.WebSocketLimits },
+                new WebSocketGatewayOptions
+                {
+                    Url = options.WebSocketUrl,
+                    Routes = WebSocketRoutes(template),
+                    Limits = options.WebSocketLimits,
+                    // The @connections API accepts the identity the app signs with, as resolved from the app's settings.
+                    Credentials = () => AwsClients.OptionsFor(app!.Configuration, "EXECUTE_API").Credentials
+                                        ?? Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials(),
+                },
                 () => new Uri(new Uri(app!.Urls.First().Replace("://[::]", "://localhost", StringComparison.Ordinal)), "/events"),
                 NullLogger.Instance,
                 cancellationToken);

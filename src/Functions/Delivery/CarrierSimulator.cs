@@ -28,7 +28,7 @@ public sealed class CarrierSimulator(
     IAmazonSQS sqs,
     ResourceNames names,
     ShipmentStore shipments,
-    ShipmentUpdater updater,
+    ShipmentTransitions shipmentTransitions,
     IOptions<CarrierOptions> options,
     TimeProvider clock,
     ILogger<CarrierSimulator> logger) : ISqsHandler
@@ -69,8 +69,8 @@ public sealed class CarrierSimulator(
 
         var shipment = await shipments.GetAsync(step.ShipmentId, cancellationToken)
             ?? throw new PoisonMessageException($"Shipment {step.ShipmentId} does not exist.");
-        var result = await updater.ApplyAsync(shipment, step.Status, clock.GetUtcNow(), DeliverySources.CarrierSimulator, null, cancellationToken);
-        if (result.Outcome is not (ShipmentUpdateOutcome.Applied or ShipmentUpdateOutcome.AlreadyInStatus))
+        var result = await shipmentTransitions.ApplyAsync(shipment, step.Status, clock.GetUtcNow(), DeliverySources.CarrierSimulator, null, cancellationToken);
+        if (result.Outcome is not (ShipmentTransitionOutcome.Applied or ShipmentTransitionOutcome.AlreadyInStatus))
         {
             return;
         }

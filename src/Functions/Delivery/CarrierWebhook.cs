@@ -46,7 +46,7 @@ public static class CarrierWebhook
         [DeliveryStatus.Shipped, DeliveryStatus.InTransit, DeliveryStatus.Delivered, DeliveryStatus.Failed];
 
     public static async Task<Results<Ok<CarrierWebhookResult>, ValidationProblem, ProblemHttpResult>> ReceiveAsync(
-        HttpRequest request, ShipmentStore shipments, ShipmentUpdater updater, IOptions<CarrierOptions> options, TimeProvider clock,
+        HttpRequest request, ShipmentStore shipments, ShipmentTransitions shipmentTransitions, IOptions<CarrierOptions> options, TimeProvider clock,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger(typeof(CarrierWebhook));
@@ -121,11 +121,11 @@ public static class CarrierWebhook
         }
 
         using var scope = logger.BeginScope(new Dictionary<string, object> { [Correlation.ItemKey] = shipment.CorrelationId });
-        var result = await updater.ApplyAsync(shipment, status, occurredAt, DeliverySources.CarrierWebhook, carrierEvent.EventId, cancellationToken);
+        var result = await shipmentTransitions.ApplyAsync(shipment, status, occurredAt, DeliverySources.CarrierWebhook, carrierEvent.EventId, cancellationToken);
         var outcome = result.Outcome switch
         {
-            ShipmentUpdateOutcome.Applied => WebhookOutcome.Applied,
-            ShipmentUpdateOutcome.Duplicate => WebhookOutcome.Duplicate,
+            ShipmentTransitionOutcome.Applied => WebhookOutcome.Applied,
+            ShipmentTransitionOutcome.Duplicate => WebhookOutcome.Duplicate,
             _ => WebhookOutcome.Ignored,
         };
         return TypedResults.Ok(new CarrierWebhookResult(result.Shipment.ShipmentId, result.Shipment.TrackingNumber, result.Shipment.Status, outcome));

@@ -6,7 +6,7 @@ namespace OrderProcessing.Functions.Delivery;
 /// <summary>
 /// Delivery: shipments from order events (DeliveryProcessor, order-events.fifo), carrier progress from the
 /// simulator (carrier-events) and the webhook (POST /carrier/webhook), and order status from delivery status
-/// (StatusUpdater, delivery-status-queue.fifo).
+/// (DeliveryStatusApplier, delivery-status-queue.fifo).
 /// </summary>
 public static class DeliveryEndpoints
 {
@@ -16,10 +16,10 @@ public static class DeliveryEndpoints
         services.AddSingleton(sp => Options.Create(CarrierOptions.From(sp.GetRequiredService<IConfiguration>())));
         services.AddSingleton<ShipmentStore>();
         services.AddSingleton<DeliveryStatusPublisher>();
-        services.AddSingleton<ShipmentUpdater>();
+        services.AddSingleton<ShipmentTransitions>();
         services.AddSqsHandler<DeliveryProcessor>(names => names.OrderEventsQueueUrl);
         services.AddSqsHandler<CarrierSimulator>(names => names.CarrierEventsQueueUrl);
-        services.AddSqsHandler<StatusUpdater>(names => names.DeliveryStatusQueueUrl);
+        services.AddSqsHandler<DeliveryStatusApplier>(names => names.DeliveryStatusQueueUrl);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, DeliveryJson.Default));
         return services;
     }

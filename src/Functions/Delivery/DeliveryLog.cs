@@ -15,7 +15,7 @@ internal static partial class DeliveryLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shipment {ShipmentId} is {Status}; {Target} from {Source} changes nothing ({Outcome})")]
     public static partial void ShipmentUnchanged(this ILogger logger, string shipmentId, DeliveryStatus status, DeliveryStatus target, string source,
-        ShipmentUpdateOutcome outcome);
+        ShipmentTransitionOutcome outcome);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Order {OrderId} was cancelled but its shipment {ShipmentId} is {Status} already; not cancelled")]
     public static partial void CancelledTooLate(this ILogger logger, string shipmentId, string orderId, DeliveryStatus status);

@@ -14,7 +14,7 @@ namespace OrderProcessing.Functions.Delivery;
 /// </summary>
 public sealed class DeliveryProcessor(
     ShipmentStore shipments,
-    ShipmentUpdater updater,
+    ShipmentTransitions shipmentTransitions,
     DeliveryStatusPublisher publisher,
     CarrierSimulator simulator,
     IOptions<CarrierOptions> options,
@@ -84,9 +84,9 @@ public sealed class DeliveryProcessor(
     {
         var shipment = await shipments.GetAsync(ShipmentIds.For(orderEvent.OrderId), cancellationToken)
             ?? throw new PoisonMessageException($"Order {orderEvent.OrderId} was cancelled but has no shipment; its OrderCreated was not processed.");
-        var result = await updater.ApplyAsync(shipment, DeliveryStatus.Cancelled, orderEvent.OccurredAt, DeliverySources.DeliveryProcessor, null,
+        var result = await shipmentTransitions.ApplyAsync(shipment, DeliveryStatus.Cancelled, orderEvent.OccurredAt, DeliverySources.DeliveryProcessor, null,
             cancellationToken);
-        if (result.Outcome is ShipmentUpdateOutcome.NotAllowed or ShipmentUpdateOutcome.Stale)
+        if (result.Outcome is ShipmentTransitionOutcome.NotAllowed or ShipmentTransitionOutcome.Stale)
         {
             logger.CancelledTooLate(shipment.ShipmentId, orderEvent.OrderId, result.Shipment.Status);
         }

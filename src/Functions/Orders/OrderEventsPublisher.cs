@@ -1,11 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Amazon.DynamoDBv2;
-using Amazon.DynamoDBv2.Model;
 using Amazon.SQS;
 using Amazon.SQS.Model;
 using OrderProcessing.Functions.Events;
-using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions.Orders;
@@ -16,16 +13,14 @@ namespace OrderProcessing.Functions.Orders;
 /// order per SendMessageBatch so a queue-side failure cannot reorder an order's events; once a record of an
 /// order fails, the later records of that order are not sent and are reported too. Lambda retries from the
 /// lowest failed sequence number, and the queue drops what it already has by deduplication id.
-/// Changes made through the API (an order placed, an order cancelled) are pushed to the owner's WebSocket
-/// connections here, before their event is sent, so that the push of PENDING_SHIPMENT always precedes the
-/// pushes of what the delivery pipeline does next (the status updater pushes those).
+/// Changes made through the API (an order placed, an order cancelled) are announced to the
+/// <see cref="IOrderStatusObserver"/> here, before their event is sent, so that PENDING_SHIPMENT is always
+/// announced before what the delivery pipeline does next (<see cref="OrderTransitions"/> announces those).
 /// </summary>
 public sealed class OrderEventsPublisher(
     IAmazonSQS sqs,
-    IAmazonDynamoDB dynamo,
     ResourceNames names,
-    IOrderStatusNotifier notifier,
-    TimeProvider clock,
+    IOrderStatusObserver observer,
     ILogger<OrderEventsPublisher> logger)
     : IDynamoDbStreamHandler
 {
@@ -95,7 +90,8 @@ public sealed class OrderEventsPublisher(
 
             if (orderEvent.Type is OrderEvent.Created or OrderEvent.CancelledType)
             {
-                await NotifyAsync(orderEvent, cancellationToken);
+                await observer.OnStatusChangedAsync(new OrderStatusChange(orderEvent.OrderId, orderEvent.Owner, orderEvent.Status,
+                    orderEvent.PreviousStatus, orderEvent.Version, orderEvent.OccurredAt, orderEvent.CorrelationId), cancellationToken);
             }
 
             batch.Add((sequenceNumber, orderEvent, activity.Context));
@@ -103,36 +99,6 @@ public sealed class OrderEventsPublisher(
 
         await FlushAsync();
         return BatchResponse.Failed(failed);
-    }
-
-    /// <summary>
-    /// Pushes the change once per order version: streams deliver a record again after a failure, so the push is
-    /// claimed first in the idempotency table (a conditional put, kept a day). A failed push never fails the
-    /// record: the customer sees the status on their next read.
-    /// </summary>
-    private async Task NotifyAsync(OrderEvent orderEvent, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await dynamo.PutItemAsync(new PutItemRequest
-            {
-                TableName = names.IdempotencyTable,
-                Item = new Dictionary<string, AttributeValue>
-                {
-                    ["id"] = new() { S = $"notification#{orderEvent.DeduplicationId}" },
-                    ["status"] = new() { S = "COMPLETED" },
-                    ["expiration"] = new() { N = clock.GetUtcNow().AddDays(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture) },
-                },
-                ConditionExpression = "attribute_not_exists(id)",
-            }, cancellationToken);
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return;
-        }
-
-        await notifier.NotifyOrLogAsync(new OrderStatusNotification(orderEvent.OrderId, orderEvent.Owner, orderEvent.Status,
-            orderEvent.PreviousStatus, orderEvent.OccurredAt, orderEvent.CorrelationId), logger, cancellationToken);
     }
 
     private static Dictionary<string, object> CorrelationScope(string? correlationId) =>

@@ -34,7 +34,7 @@ public static class OrdersEndpoints
     {
         services.AddSingleton<OrderStore>();
         services.AddSingleton<OrderPlacement>();
-        services.AddSingleton<OrderStatusUpdater>();
+        services.AddSingleton<OrderTransitions>();
         services.AddIdempotency();
         services.AddDynamoDbStreamHandler<OrderEventsPublisher>(names => names.OrdersTable);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OrdersJson.Default));

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Amazon.Runtime;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -32,14 +33,22 @@ public sealed record WebSocketGatewayOptions
     public IReadOnlySet<string> Routes { get; init; } = new HashSet<string>();
 
     public WebSocketLimits Limits { get; init; } = new();
+
+    /// <summary>
+    /// The one identity whose SigV4 signature the <c>@connections</c> API accepts: the credentials the local host
+    /// gives its functions (by default the emulators' <c>local</c> / <c>local</c>).
+    /// </summary>
+    public Func<AWSCredentials> Credentials { get; init; } =
+        () => new BasicAWSCredentials(Cloud.LocalCloud.AccessKeyId, Cloud.LocalCloud.SecretAccessKey);
 }
 
 /// <summary>
 /// Plays an API Gateway WebSocket API on its own endpoint: accepts clients, gives each a connection id,
 /// posts $connect / $disconnect / route events to the integration (the Functions app's POST /events) in API
 /// Gateway's event JSON, honours the $connect result, selects routes on <c>$request.body.action</c>, serves
-/// the <c>@connections</c> management API (POST to send, GET for info, DELETE to disconnect, 410 for gone
-/// ids), and enforces API Gateway's frame, message, idle and duration limits.
+/// the <c>@connections</c> management API (POST to send, GET for info, DELETE to disconnect; SigV4-signed by
+/// the accepted identity or 403 ForbiddenException; GoneException 410 for gone ids), and enforces API Gateway's
+/// frame, message, idle and duration limits.
 /// </summary>
 public sealed class WebSocketGateway : IAsyncDisposable
 {
@@ -51,6 +60,7 @@ public sealed class WebSocketGateway : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Connection> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
+    private readonly ManagementApiSignature _signature;
     private WebApplication? _app;
 
     private WebSocketGateway(WebSocketGatewayOptions options, Func<Uri> integration, ILogger logger)
@@ -58,6 +68,7 @@ public sealed class WebSocketGateway : IAsyncDisposable
         _options = options;
         _integration = integration;
         _logger = logger;
+        _signature = new ManagementApiSignature(options.Credentials, TimeProvider.System);
     }
 
     /// <summary>Where clients connect (ws://...).</summary>
@@ -79,7 +90,7 @@ public sealed class WebSocketGateway : IAsyncDisposable
         var app = builder.Build();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.MapPost("/{stage}/@connections/{connectionId}", gateway.PostToConnectionAsync);
-        app.MapGet("/{stage}/@connections/{connectionId}", gateway.GetConnection);
+        app.MapGet("/{stage}/@connections/{connectionId}", gateway.GetConnectionAsync);
         app.MapDelete("/{stage}/@connections/{connectionId}", gateway.DeleteConnectionAsync);
         app.Map("/{**path}", gateway.AcceptAsync);
         try
@@ -312,24 +323,28 @@ public sealed class WebSocketGateway : IAsyncDisposable
 
     private async Task PostToConnectionAsync(HttpContext context, string connectionId)
     {
+        if (await ReadSignedAsync(context) is not { } body)
+        {
+            return;
+        }
+
         if (!_connections.TryGetValue(connectionId, out var connection))
         {
             await Gone(context, connectionId);
             return;
         }
 
-        using var body = new MemoryStream();
-        await context.Request.Body.CopyToAsync(body, context.RequestAborted);
         if (body.Length > _options.Limits.MaxMessageBytes)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            context.Response.Headers["x-amzn-ErrorType"] = "PayloadTooLargeException";
             await context.Response.WriteAsJsonAsync(new { message = "PayloadTooLargeException" });
             return;
         }
 
         try
         {
-            await connection.SendAsync(body.ToArray(), context.RequestAborted);
+            await connection.SendAsync(body, context.RequestAborted);
             context.Response.StatusCode = StatusCodes.Status200OK;
         }
         catch (Exception e) when (e is WebSocketException or InvalidOperationException)
@@ -338,18 +353,34 @@ public sealed class WebSocketGateway : IAsyncDisposable
         }
     }
 
-    private IResult GetConnection(string connectionId) =>
-        _connections.TryGetValue(connectionId, out var connection)
-            ? Results.Json(new JsonObject
-            {
-                ["connectedAt"] = connection.ConnectedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
-                ["identity"] = new JsonObject { ["sourceIp"] = connection.Identity.SourceIp, ["userAgent"] = connection.Identity.UserAgent },
-                ["lastActiveAt"] = connection.LastActiveAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
-            })
-            : Results.Json(new { message = (string?)null }, statusCode: StatusCodes.Status410Gone);
+    private async Task GetConnectionAsync(HttpContext context, string connectionId)
+    {
+        if (await ReadSignedAsync(context) is null)
+        {
+            return;
+        }
+
+        if (!_connections.TryGetValue(connectionId, out var connection))
+        {
+            await Gone(context, connectionId);
+            return;
+        }
+
+        await context.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["connectedAt"] = connection.ConnectedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["identity"] = new JsonObject { ["sourceIp"] = connection.Identity.SourceIp, ["userAgent"] = connection.Identity.UserAgent },
+            ["lastActiveAt"] = connection.LastActiveAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        });
+    }
 
     private async Task DeleteConnectionAsync(HttpContext context, string connectionId)
     {
+        if (await ReadSignedAsync(context) is null)
+        {
+            return;
+        }
+
         if (!_connections.TryGetValue(connectionId, out var connection))
         {
             await Gone(context, connectionId);
@@ -358,6 +389,28 @@ public sealed class WebSocketGateway : IAsyncDisposable
 
         connection.Closing.Cancel();
         context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    /// <summary>
+    /// The body of a request signed by the accepted identity; otherwise null, with the 403 API Gateway answers
+    /// (x-amzn-ErrorType and a JSON message) already written. Read in full, as the signature covers it.
+    /// </summary>
+    private async Task<byte[]?> ReadSignedAsync(HttpContext context)
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+        var bytes = body.ToArray();
+        if (await _signature.VerifyAsync(context.Request, bytes, context.RequestAborted) is not { } rejection)
+        {
+            return bytes;
+        }
+
+        _logger.LogWarning("@connections {Method} {Path} refused: {ErrorType} {Message}", context.Request.Method, context.Request.Path.Value,
+            rejection.ErrorType, rejection.Message);
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        context.Response.Headers["x-amzn-ErrorType"] = rejection.ErrorType;
+        await context.Response.WriteAsJsonAsync(new { message = rejection.Message });
+        return null;
     }
 
     private static Task Gone(HttpContext context, string connectionId)

@@ -1,17 +1,16 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Amazon.KeyManagementService;
+using Amazon.KeyManagementService.Model;
 using Jose;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.Auth.Signing;
+using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Tests.Auth;
 
@@ -57,29 +56,78 @@ public sealed class SigningKeyTests(CloudFixture cloud)
     }
 
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task KMS_signing_keys_sign_through_KMS_and_the_tokens_verify_against_the_published_key()
     {
-        await using var kms = await FakeKms.StartAsync();
+        using var kms = await KmsOnMotoAsync();
+        var (alias, keyArn) = await CreateSigningKeyAsync(kms);
         var stack = await cloud.ProvisionAsync("kms");
-        await using var app = new AppFactory(cloud, stack, new Dictionary<string, string?>
-        {
-            ["SIGNING_KEY_ID"] = "alias/token-signing",
-            ["AWS_ENDPOINT_URL_KMS"] = kms.Url,
-        });
+        await using var app = new AppFactory(cloud, stack, await KmsSettingsAsync(alias));
 
         using var client = await app.CreateClientAsync([Scopes.Admin]);
         using var jwks = JsonDocument.Parse(await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative)));
         using var response = await client.Http.GetAsync(Protected);
 
+        // The published key is KMS's public key of the key the alias names, and the token verifies against it.
+        using var publicKey = await PublicKeyAsync(kms, keyArn);
         var jwk = jwks.RootElement.GetProperty("keys").EnumerateArray().Single();
-        Assert.Equal(EcKeys.ToJwk(kms.Key.ExportParameters(false)).Kid, jwk.GetProperty("kid").GetString());
+        Assert.Equal(EcKeys.ToJwk(publicKey.ExportParameters(false)).Kid, jwk.GetProperty("kid").GetString());
         Assert.Equal(jwk.GetProperty("kid").GetString(), (string)JWT.Headers(client.AccessToken)["kid"]);
-        using var publicKey = ECDsa.Create(kms.Key.ExportParameters(false));
         var payload = JsonNode.Parse(JWT.Decode(client.AccessToken, publicKey, JwsAlgorithm.ES256))!;
         Assert.Equal(client.ClientId, payload["sub"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains(kms.Calls, c => c.Target == "TrentService.Sign" && c.Body.Contains("\"DIGEST\"", StringComparison.Ordinal));
-        Assert.Contains(kms.Calls, c => c.Target == "TrentService.GetPublicKey" && c.Body.Contains("alias/token-signing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
+    public async Task A_new_KMS_key_signs_while_tokens_of_the_previous_key_stay_valid()
+    {
+        using var kms = await KmsOnMotoAsync();
+        var (oldAlias, oldArn) = await CreateSigningKeyAsync(kms);
+        var (newAlias, newArn) = await CreateSigningKeyAsync(kms);
+        var stack = await cloud.ProvisionAsync("kms-rotation");
+        await using var before = new AppFactory(cloud, stack, await KmsSettingsAsync(oldAlias));
+        using var client = await before.CreateClientAsync([Scopes.Admin]);
+        var oldToken = client.AccessToken;
+
+        // The deployment after the rotation signs with the new key and still publishes the old one.
+        var rotated = await KmsSettingsAsync(newAlias);
+        rotated["SIGNING_PREVIOUS_KEY_IDS"] = oldArn;
+        await using var after = new AppFactory(cloud, stack, rotated);
+        using var renewed = await after.RequestTokenAsync(client.ClientId, client.Secret);
+        var newToken = renewed.RootElement.GetProperty("access_token").GetString()!;
+
+        using var oldKey = await PublicKeyAsync(kms, oldArn);
+        using var newKey = await PublicKeyAsync(kms, newArn);
+        var oldKid = EcKeys.ToJwk(oldKey.ExportParameters(false)).Kid;
+        var newKid = EcKeys.ToJwk(newKey.ExportParameters(false)).Kid;
+        Assert.Equal(oldKid, (string)JWT.Headers(oldToken)["kid"]);
+        Assert.Equal(newKid, (string)JWT.Headers(newToken)["kid"]);
+        Assert.Equal([newKid, oldKid], await KeyIdsAsync(after));
+        Assert.NotNull(JWT.Decode(newToken, newKey, JwsAlgorithm.ES256));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(after, oldToken));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(after, newToken));
+    }
+
+    [Fact]
+    public async Task KMS_unreachable_answers_503_temporarily_unavailable_for_a_token()
+    {
+        var stack = await cloud.ProvisionAsync("kms-down");
+        var settings = new Dictionary<string, string?>
+        {
+            ["SIGNING_KEY_ID"] = "alias/token-signing",
+            ["AWS_ENDPOINT_URL_KMS"] = $"http://127.0.0.1:{OrderProcessing.Local.Cloud.FreePort.Next()}/",
+        };
+        await using var app = new AppFactory(cloud, stack, settings);
+        var registration = new ClientRegistration("kms down", [Scopes.Admin], new RateLimit(10_000, 60), false);
+        var (client, secret) = (await app.Services.GetRequiredService<ClientRegistry>().RegisterAsync(registration))!.Value;
+
+        using var http = app.CreateClient();
+        using var response = await http.SendAsync(AuthenticatedClients.TokenRequest(client.ClientId, secret));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("temporarily_unavailable", body.RootElement.GetProperty("error").GetString());
     }
 
     [Theory]
@@ -118,74 +166,36 @@ public sealed class SigningKeyTests(CloudFixture cloud)
         return [.. jwks.RootElement.GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()!)];
     }
 
-    /// <summary>Just enough of KMS's JSON protocol (GetPublicKey, Sign) over HTTP, so the real SDK client is exercised.</summary>
-    private sealed class FakeKms : IAsyncDisposable
+    private async Task<Dictionary<string, string?>> KmsSettingsAsync(string signingKeyId) => new()
     {
-        private const string Arn = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555";
+        ["SIGNING_KEY_ID"] = signingKeyId,
+        ["AWS_ENDPOINT_URL_KMS"] = (await cloud.MotoEndpointAsync()).ToString(),
+    };
 
-        private FakeKms(WebApplication app, ECDsa key)
-        {
-            App = app;
-            Key = key;
-        }
+    /// <summary>A KMS client of moto_server, configured as the app configures its own.</summary>
+    private async Task<IAmazonKeyManagementService> KmsOnMotoAsync()
+    {
+        var settings = new ConfigurationBuilder()
+            .AddInMemoryCollection(cloud.Cloud.ClientSettings)
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["AWS_ENDPOINT_URL_KMS"] = (await cloud.MotoEndpointAsync()).ToString() })
+            .Build();
+        return AwsClients.OptionsFor(settings, "KMS").CreateServiceClient<IAmazonKeyManagementService>();
+    }
 
-        public WebApplication App { get; }
+    /// <summary>An ECC_NIST_P256 SIGN_VERIFY key with an alias of its own, as template.yaml creates the signing key.</summary>
+    private static async Task<(string Alias, string Arn)> CreateSigningKeyAsync(IAmazonKeyManagementService kms)
+    {
+        var key = await kms.CreateKeyAsync(new CreateKeyRequest { KeySpec = KeySpec.ECC_NIST_P256, KeyUsage = KeyUsageType.SIGN_VERIFY });
+        var alias = $"alias/token-signing-{Guid.NewGuid():N}";
+        await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = alias, TargetKeyId = key.KeyMetadata.KeyId });
+        return (alias, key.KeyMetadata.Arn);
+    }
 
-        public ECDsa Key { get; }
-
-        public ConcurrentQueue<(string Target, string Body)> Calls { get; } = new();
-
-        public string Url => App.Urls.First();
-
-        public static async Task<FakeKms> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            var app = builder.Build();
-            var kms = new FakeKms(app, ECDsa.Create(ECCurve.NamedCurves.nistP256));
-            app.MapPost("/", async (HttpContext context) =>
-            {
-                var target = context.Request.Headers["X-Amz-Target"].ToString();
-                var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
-                kms.Calls.Enqueue((target, body));
-                var request = JsonNode.Parse(body)!;
-                context.Response.ContentType = "application/x-amz-json-1.1";
-                var answer = target switch
-                {
-                    "TrentService.GetPublicKey" => new JsonObject
-                    {
-                        ["KeyId"] = Arn,
-                        ["PublicKey"] = Convert.ToBase64String(kms.Key.ExportSubjectPublicKeyInfo()),
-                        ["KeySpec"] = "ECC_NIST_P256",
-                        ["KeyUsage"] = "SIGN_VERIFY",
-                        ["SigningAlgorithms"] = new JsonArray("ECDSA_SHA_256"),
-                    },
-                    "TrentService.Sign" => new JsonObject
-                    {
-                        ["KeyId"] = Arn,
-                        ["SigningAlgorithm"] = "ECDSA_SHA_256",
-                        ["Signature"] = Convert.ToBase64String(kms.Key.SignHash(
-                            Convert.FromBase64String(request["Message"]!.GetValue<string>()), DSASignatureFormat.Rfc3279DerSequence)),
-                    },
-                    _ => null,
-                };
-                if (answer is null)
-                {
-                    context.Response.StatusCode = 400;
-                    await context.Response.WriteAsync("""{"__type":"UnsupportedOperationException"}""");
-                    return;
-                }
-
-                await context.Response.WriteAsync(answer.ToJsonString());
-            });
-            await app.StartAsync();
-            return kms;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await App.DisposeAsync();
-            Key.Dispose();
-        }
+    private static async Task<ECDsa> PublicKeyAsync(IAmazonKeyManagementService kms, string keyId)
+    {
+        var answer = await kms.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = keyId });
+        var key = ECDsa.Create();
+        key.ImportSubjectPublicKeyInfo(answer.PublicKey.ToArray(), out _);
+        return key;
     }
 }

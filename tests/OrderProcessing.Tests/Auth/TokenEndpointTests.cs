@@ -12,6 +12,7 @@ namespace OrderProcessing.Tests.Auth;
 public sealed class TokenEndpointTests(CloudFixture cloud)
 {
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Client_credentials_with_Basic_auth_from_a_standard_OAuth2_client_returns_a_bearer_token_with_every_allowed_scope()
     {
         await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-basic"));

@@ -11,7 +11,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.Delivery;
-using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Products;
 using OrderProcessing.Local;
@@ -35,8 +34,14 @@ public sealed record PipelineOptions
     /// <summary>Sits between the event source mappings and the app's /events (to watch or repeat what is delivered).</summary>
     public Func<DelegatingHandler>? EventDelivery { get; init; }
 
-    /// <summary>Replaces the notifier the status updater calls.</summary>
-    public IOrderStatusNotifier? Notifier { get; init; }
+    /// <summary>
+    /// Keeps the app's own observer of status changes (the WebSocket push) instead of recording the changes in
+    /// <see cref="DeliveryPipeline.StatusChanges"/>.
+    /// </summary>
+    public bool RealPush { get; init; }
+
+    /// <summary>Settings of the app, over the stack's.</summary>
+    public IReadOnlyDictionary<string, string?>? Settings { get; init; }
 }
 
 /// <summary>
@@ -77,7 +82,8 @@ public sealed class DeliveryPipeline : IAsyncDisposable
 
     public SqsEventSources? Queues { get; private set; }
 
-    public RecordingNotifier Notifications { get; } = new();
+    /// <summary>Every status change Orders announced (unless <see cref="PipelineOptions.RealPush"/>).</summary>
+    public RecordingStatusObserver StatusChanges { get; } = new();
 
     public CapturedLogs Logs { get; } = new();
 
@@ -104,12 +110,15 @@ public sealed class DeliveryPipeline : IAsyncDisposable
         var parameters = LocalHost.ParameterValues(cloud.Template, overrides);
         var stack = await LocalHost.ProvisionAsync(cloud.Cloud, cloud.Template, $"dlv-{Guid.NewGuid().ToString("N")[..10]}", overrides);
         DeliveryPipeline? pipeline = null;
-        var app = new AppFactory(cloud, stack, null, services =>
+        var app = new AppFactory(cloud, stack, options.Settings, services =>
         {
             services.AddSingleton<ILoggerProvider>(pipeline!.Logs);
             services.AddSingleton<ILoggerProvider>(pipeline.JsonLogs);
-            services.RemoveAll<IOrderStatusNotifier>();
-            services.AddSingleton(options.Notifier ?? pipeline.Notifications);
+            if (!options.RealPush)
+            {
+                services.RemoveAll<IOrderStatusObserver>();
+                services.AddSingleton<IOrderStatusObserver>(pipeline.StatusChanges);
+            }
         });
         pipeline = new DeliveryPipeline(cloud, stack, app, parameters);
         if (options.EventSources)
@@ -131,6 +140,9 @@ public sealed class DeliveryPipeline : IAsyncDisposable
 
     /// <summary>A customer app of its own: a registered OAuth client with a real token for the customer scopes.</summary>
     public Task<TestClient> CustomerAsync() => App.CreateClientAsync(Scopes.Customer);
+
+    /// <summary>The customer <see cref="PlaceOrderAsync"/> places orders for (the owner of those orders).</summary>
+    public Task<TestClient> OrderingCustomer => _customer.Value;
 
     /// <summary>An operator's client with the admin scope.</summary>
     public Task<TestClient> AdminAsync() => App.CreateClientAsync([Scopes.Admin]);
@@ -306,18 +318,24 @@ public static class Eventually
     }
 }
 
-/// <summary>Records every order status notification the status updater raises.</summary>
-public sealed class RecordingNotifier : IOrderStatusNotifier
+/// <summary>
+/// Records each order status change Orders announces, once per order version, as the real observer pushes it
+/// (an announcement may come again after a retry); <see cref="Announcements"/> counts them all.
+/// </summary>
+public sealed class RecordingStatusObserver : IOrderStatusObserver
 {
-    private readonly ConcurrentQueue<OrderStatusNotification> _sent = new();
+    private readonly ConcurrentDictionary<(string OrderId, long Version), OrderStatusChange> _seen = new();
+    private int _announcements;
 
-    public IReadOnlyList<OrderStatusNotification> Sent => [.. _sent];
+    public int Announcements => Volatile.Read(ref _announcements);
 
-    public IReadOnlyList<OrderStatusNotification> For(string orderId) => Sent.Where(n => n.OrderId == orderId).ToList();
+    public IReadOnlyList<OrderStatusChange> For(string orderId) =>
+        _seen.Values.Where(n => n.OrderId == orderId).OrderBy(n => n.Version).ToList();
 
-    public Task NotifyAsync(OrderStatusNotification notification, CancellationToken cancellationToken)
+    public Task OnStatusChangedAsync(OrderStatusChange change, CancellationToken cancellationToken)
     {
-        _sent.Enqueue(notification);
+        Interlocked.Increment(ref _announcements);
+        _seen.TryAdd((change.OrderId, change.Version), change);
         return Task.CompletedTask;
     }
 }

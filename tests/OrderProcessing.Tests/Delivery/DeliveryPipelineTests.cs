@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Orders;
@@ -7,6 +8,7 @@ namespace OrderProcessing.Tests.Delivery;
 public sealed class DeliveryPipelineTests(CloudFixture cloud)
 {
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Order_is_shipped_then_delivered_through_real_queues_with_one_correlation_id_end_to_end()
     {
         await using var pipeline = await DeliveryPipeline.StartAsync(cloud);
@@ -28,10 +30,10 @@ public sealed class DeliveryPipelineTests(CloudFixture cloud)
         Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Shipped, DeliveryStatus.InTransit, DeliveryStatus.Delivered],
             shipment.History.Select(h => h.Status));
 
-        // The outbox relay pushes the placed order, the status updater each step of the delivery.
+        // Orders announces each change once per version: the outbox relay the placed order, the transitions each step of the delivery.
         Assert.Equal([(OrderStatus.PendingShipment, correlationId), (OrderStatus.Shipped, correlationId), (OrderStatus.Delivered, correlationId)],
-            pipeline.Notifications.For(placed.OrderId).Select(n => (n.Status, n.CorrelationId)));
-        Assert.All(pipeline.Notifications.For(placed.OrderId), n => Assert.Equal(order.Owner, n.Owner));
+            pipeline.StatusChanges.For(placed.OrderId).Select(n => (n.Status, n.CorrelationId)));
+        Assert.All(pipeline.StatusChanges.For(placed.OrderId), n => Assert.Equal(order.Owner, n.Owner));
 
         // Every log line the delivery pipeline wrote about this order carries the order's correlation id.
         var lines = pipeline.Logs.Entries.Where(e => e.Category.StartsWith("OrderProcessing.Functions.Delivery", StringComparison.Ordinal)
@@ -61,14 +63,21 @@ public sealed class DeliveryPipelineTests(CloudFixture cloud)
         var order = await pipeline.OrderAsync(placed.OrderId);
         Assert.Equal(OrderStatus.Delivered, order!.Status);
         Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Delivered], order.History.Select(h => h.Status));
-        Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Delivered], pipeline.Notifications.For(placed.OrderId).Select(n => n.Status));
+        Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Delivered], pipeline.StatusChanges.For(placed.OrderId).Select(n => n.Status));
         Assert.Equal(0, await pipeline.MessagesInAsync("DeliveryStatusDlq"));
     }
 
     [Fact]
-    public async Task A_failing_notification_never_fails_the_status_update()
+    public async Task A_failing_push_never_fails_the_status_update()
     {
-        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { Notifier = new FailingNotifier() });
+        // The owner holds a connection, and the @connections endpoint refuses every request.
+        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions
+        {
+            RealPush = true,
+            Settings = new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = "http://127.0.0.1:9/", ["PUSH_RETRY_DELAY_MS"] = "1" },
+        });
+        var customer = await pipeline.OrderingCustomer;
+        await pipeline.App.Services.GetRequiredService<ConnectionStore>().AddAsync($"conn-{Guid.NewGuid():N}", customer.ClientId, CancellationToken.None);
 
         var placed = await pipeline.PlaceOrderAsync();
         var order = await pipeline.WaitForOrderAsync(placed.OrderId, o => o.Status == OrderStatus.Delivered);
@@ -76,12 +85,7 @@ public sealed class DeliveryPipelineTests(CloudFixture cloud)
         Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], order.History.Select(h => h.Status));
         Assert.Equal(0, pipeline.Queues!.For("DeliveryStatusQueue").MessagesFailed);
         Assert.Equal(0, await pipeline.MessagesInAsync("DeliveryStatusDlq"));
-        Assert.Contains(pipeline.Logs.Entries, e => e.Message.Contains($"Notifying the owner of order {placed.OrderId}", StringComparison.Ordinal));
-    }
-
-    private sealed class FailingNotifier : IOrderStatusNotifier
-    {
-        public Task NotifyAsync(OrderStatusNotification notification, CancellationToken cancellationToken) =>
-            throw new HttpRequestException("The WebSocket API is not reachable.");
+        await Eventually.HoldsAsync(() => Task.FromResult(pipeline.Logs.Entries.Any(e =>
+            e.Message.StartsWith("Push of DELIVERED for order " + placed.OrderId, StringComparison.Ordinal))));
     }
 }

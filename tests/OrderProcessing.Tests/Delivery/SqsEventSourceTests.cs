@@ -20,7 +20,7 @@ public sealed class SqsEventSourceTests(CloudFixture cloud)
         var sources = SqsEventSources.FromTemplate(cloud.Template, Stack(new Dictionary<string, string>()));
 
         Assert.Equal(
-            [("DeliveryProcessor", "OrderEventsQueue"), ("CarrierSimulator", "CarrierEventsQueue"), ("StatusUpdater", "DeliveryStatusQueue")],
+            [("DeliveryProcessor", "OrderEventsQueue"), ("CarrierSimulator", "CarrierEventsQueue"), ("DeliveryStatusApplier", "DeliveryStatusQueue")],
             sources.Select(s => (s.FunctionLogicalId, s.QueueLogicalId)));
         Assert.All(sources, s =>
         {
@@ -36,7 +36,7 @@ public sealed class SqsEventSourceTests(CloudFixture cloud)
     {
         var sources = SqsEventSources.FromTemplate(cloud.Template, Stack(new Dictionary<string, string> { ["EnableCarrierSimulator"] = "false" }));
 
-        Assert.Equal(["DeliveryProcessor", "StatusUpdater"], sources.Select(s => s.FunctionLogicalId));
+        Assert.Equal(["DeliveryProcessor", "DeliveryStatusApplier"], sources.Select(s => s.FunctionLogicalId));
     }
 
     [Fact]

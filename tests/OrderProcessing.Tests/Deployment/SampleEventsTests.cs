@@ -398,7 +398,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
         }
         else if (arn.EndsWith("-delivery-status-queue.fifo", StringComparison.Ordinal))
         {
-            // StatusUpdater: the order moved on (one more version, one more history entry).
+            // DeliveryStatusApplier: the order moved on (one more version, one more history entry).
             var order = await dynamo.GetItemAsync(stack.Tables["OrdersTable"],
                 new Dictionary<string, AttributeValue> { ["orderId"] = new() { S = orderId } }, cancellation);
             Assert.Equal("2", order.Item["version"].N);

@@ -174,7 +174,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
         var triggers = AllFunctions(cloud.Template)
             .SelectMany(f => EventsOf(f).Where(e => e.Type is "SQS" or "DynamoDB").Select(e => (Function: f.LogicalId, Event: e)))
             .ToList();
-        Assert.True(triggers.Count >= 4, "DeliveryProcessor, CarrierSimulator, StatusUpdater and OrderEventsPublisher have triggers.");
+        Assert.True(triggers.Count >= 4, "DeliveryProcessor, CarrierSimulator, DeliveryStatusApplier and OrderEventsPublisher have triggers.");
 
         foreach (var (function, trigger) in triggers)
         {

@@ -13,13 +13,19 @@ using Testcontainers.LocalStack;
 namespace OrderProcessing.Tests.Infrastructure;
 
 /// <summary>
-/// The AWS backend of the whole test run, picked once: AWS_ENDPOINT_URL if set; else LocalStack in Docker
-/// when a Docker engine answers; else the npm emulators of localstack/, started here on free ports and
-/// stopped when the run ends. Tests provision their own uniquely named stack, so they can run in parallel.
+/// The AWS backend of the whole test run, picked once: <c>ORDERPROCESSING_TEST_BACKEND=moto</c> → moto_server,
+/// started here on a free port; else AWS_ENDPOINT_URL if set; else LocalStack in Docker when a Docker engine
+/// answers; else the npm emulators of localstack/, started here on free ports. What is started here is stopped
+/// (by PID) when the run ends. Tests provision their own uniquely named stack, so they can run in parallel.
 /// </summary>
 public sealed class CloudFixture : IAsyncLifetime
 {
+    /// <summary>Names the backend: <c>moto</c>, or unset for the choice above.</summary>
+    public const string BackendVariable = "ORDERPROCESSING_TEST_BACKEND";
+
+    private readonly SemaphoreSlim _motoStart = new(1, 1);
     private LocalStackContainer? _container;
+    private MotoServer? _moto;
     private int _stacks;
 
     public LocalCloud Cloud { get; private set; } = null!;
@@ -29,9 +35,24 @@ public sealed class CloudFixture : IAsyncLifetime
 
     public SamTemplate Template { get; } = SamTemplate.Load(Repository.TemplatePath);
 
+    /// <summary>True when the backend is moto_server.</summary>
+    public bool OnMoto { get; private set; }
+
     public async ValueTask InitializeAsync()
     {
-        if (Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL") is { Length: > 0 } endpoint)
+        var backend = Environment.GetEnvironmentVariable(BackendVariable);
+        if (string.Equals(backend, "moto", StringComparison.OrdinalIgnoreCase))
+        {
+            _moto = await MotoServer.StartAsync(TimeSpan.FromSeconds(120));
+            Cloud = LocalCloud.Attach(_moto.Endpoint, emulatorCredentials: true);
+            Backend = $"moto_server ({_moto.Endpoint}, pid {_moto.ProcessId})";
+            OnMoto = true;
+        }
+        else if (backend is { Length: > 0 })
+        {
+            throw new InvalidOperationException($"{BackendVariable}={backend} is not a backend; use 'moto' or leave it unset.");
+        }
+        else if (Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL") is { Length: > 0 } endpoint)
         {
             Cloud = LocalCloud.Attach(new Uri(endpoint), emulatorCredentials: false);
             Backend = $"AWS_ENDPOINT_URL ({endpoint})";
@@ -56,6 +77,24 @@ public sealed class CloudFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// moto_server's endpoint, for what only moto emulates here (KMS): the backend itself when it is moto, else
+    /// one moto_server started on first use and stopped with the run.
+    /// </summary>
+    public async Task<Uri> MotoEndpointAsync()
+    {
+        await _motoStart.WaitAsync();
+        try
+        {
+            _moto ??= await MotoServer.StartAsync(TimeSpan.FromSeconds(120));
+            return _moto.Endpoint;
+        }
+        finally
+        {
+            _motoStart.Release();
+        }
+    }
+
     /// <summary>Creates every table and queue of template.yaml under a stack name no other test uses.</summary>
     public Task<ProvisionedStack> ProvisionAsync(string purpose = "t")
     {
@@ -76,6 +115,12 @@ public sealed class CloudFixture : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         await Cloud.DisposeAsync();
+        if (_moto is not null)
+        {
+            await _moto.DisposeAsync();
+        }
+
+        _motoStart.Dispose();
         if (_container is not null)
         {
             await _container.DisposeAsync();

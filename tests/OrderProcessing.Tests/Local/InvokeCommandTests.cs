@@ -140,7 +140,7 @@ public sealed partial class InvokeCommandTests(CloudFixture cloud)
 
     [Theory]
     [InlineData("AuthApi", "http-api-health.json", "an API Gateway HTTP API v2 request (GET /health)", "HTTP API routes POST /oauth/token")]
-    [InlineData("StatusUpdater", "sqs-order-events.json", "an SQS batch from queue orderprocessing-order-events.fifo", "SQS queue orderprocessing-delivery-status-queue.fifo")]
+    [InlineData("DeliveryStatusApplier", "sqs-order-events.json", "an SQS batch from queue orderprocessing-order-events.fifo", "SQS queue orderprocessing-delivery-status-queue.fifo")]
     [InlineData("DeliveryProcessor", "dynamodb-orders-insert.json", "a DynamoDB stream batch from table orderprocessing-orders", "SQS queue orderprocessing-order-events.fifo")]
     [InlineData("OrdersApi", "websocket-ping.json", "an API Gateway WebSocket event (route ping)", "HTTP API routes POST /orders")]
     [InlineData("WebSocket", "sqs-delivery-status.json", "an SQS batch from queue orderprocessing-delivery-status-queue.fifo", "WebSocket routes $connect")]

@@ -111,21 +111,20 @@ public sealed class WebSocketGatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_management_API_sends_describes_and_disconnects_and_answers_410_for_gone_ids()
+    public async Task The_management_API_sends_describes_and_disconnects_and_answers_GoneException_for_gone_ids()
     {
         using var client = await ConnectAsync("good");
         var connectionId = ConnectionId();
-        using var http = new HttpClient();
+        using var http = ConnectionsApiClients.SignedHttp();
         var endpoint = $"{_gateway.CallbackUrl}/@connections/{Uri.EscapeDataString(connectionId)}";
 
-        using var posted = await http.PostAsync(endpoint, new StringContent("{\"type\":\"hello\"}"));
+        using var posted = await http.PostAsync(endpoint, Json("{\"type\":\"hello\"}"));
         var pushed = await ReceiveAsync(client);
         using var info = await http.GetAsync(endpoint);
         var infoBody = JsonNode.Parse(await info.Content.ReadAsStringAsync())!;
         using var deleted = await http.DeleteAsync(endpoint);
         var closing = await ReceiveCloseAsync(client);
         await WaitForAsync(() => _events.Any(e => Route(e) == "$disconnect"));
-        using var gone = await http.PostAsync(endpoint, new StringContent("{}"));
 
         Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
         Assert.Equal("{\"type\":\"hello\"}", pushed);
@@ -134,10 +133,92 @@ public sealed class WebSocketGatewayTests : IAsyncLifetime
         Assert.NotNull(infoBody["identity"]!["sourceIp"]);
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal(WebSocketCloseStatus.NormalClosure, closing);
-        Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
         var disconnect = Assert.Single(_events, e => Route(e) == "$disconnect");
         Assert.Equal(connectionId, disconnect["requestContext"]!["connectionId"]!.GetValue<string>());
         Assert.Equal("DISCONNECT", disconnect["requestContext"]!["eventType"]!.GetValue<string>());
+
+        // Every verb on the gone id answers as API Gateway does, which the AWS SDKs turn into GoneException.
+        using var postGone = await http.PostAsync(endpoint, Json("{}"));
+        using var getGone = await http.GetAsync(endpoint);
+        using var deleteGone = await http.DeleteAsync(endpoint);
+        foreach (var gone in new[] { postGone, getGone, deleteGone })
+        {
+            Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
+            Assert.Equal("GoneException", gone.Headers.GetValues("x-amzn-ErrorType").Single());
+        }
+
+        // The app's management client sees the same: GoneException for POST and DELETE, "not there" for GET.
+        var management = ConnectionsApiClients.Management(_gateway.CallbackUrl);
+        await Assert.ThrowsAsync<OrderProcessing.Functions.Notifications.GoneException>(() =>
+            management.PostToConnectionAsync(new(connectionId, "{}"u8.ToArray()), CancellationToken.None));
+        await Assert.ThrowsAsync<OrderProcessing.Functions.Notifications.GoneException>(() =>
+            management.DeleteConnectionAsync(connectionId, CancellationToken.None));
+        Assert.False(await management.GetConnectionAsync(connectionId, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_management_API_refuses_requests_without_a_valid_signature_with_ForbiddenException()
+    {
+        using var client = await ConnectAsync("good");
+        var endpoint = new Uri($"{_gateway.CallbackUrl}/@connections/{Uri.EscapeDataString(ConnectionId())}");
+        using var unsigned = new HttpClient();
+
+        using var none = await unsigned.PostAsync(endpoint, Json("{\"type\":\"no signature\"}"));
+        using var noneGet = await unsigned.GetAsync(endpoint);
+        using var noneDelete = await unsigned.DeleteAsync(endpoint);
+        using var malformed = await SendAsync(unsigned, HttpMethod.Post, endpoint, "AWS4-HMAC-SHA256 Credential=local, Signature=abc");
+        using var otherScheme = await SendAsync(unsigned, HttpMethod.Post, endpoint, "Bearer a-token");
+        foreach (var refused in new[] { none, noneGet, noneDelete, malformed, otherScheme })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Equal("ForbiddenException", refused.Headers.GetValues("x-amzn-ErrorType").Single());
+            var message = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["message"]!.GetValue<string>();
+            Assert.False(string.IsNullOrWhiteSpace(message));
+        }
+
+        Assert.Equal("Missing Authentication Token", JsonNode.Parse(await none.Content.ReadAsStringAsync())!["message"]!.GetValue<string>());
+
+        // Well formed, but not the accepted identity, or signed with the wrong secret: refused too, as AWS does.
+        using var stranger = ConnectionsApiClients.SignedHttp("someone-else", "local");
+        using var wrongSecret = ConnectionsApiClients.SignedHttp("local", "not-the-secret");
+        using var unknownKey = await stranger.PostAsync(endpoint, Json("{\"type\":\"stranger\"}"));
+        using var badSignature = await wrongSecret.PostAsync(endpoint, Json("{\"type\":\"wrong secret\"}"));
+        Assert.Equal(HttpStatusCode.Forbidden, unknownKey.StatusCode);
+        Assert.Equal("UnrecognizedClientException", unknownKey.Headers.GetValues("x-amzn-ErrorType").Single());
+        Assert.Equal(HttpStatusCode.Forbidden, badSignature.StatusCode);
+        Assert.Equal("InvalidSignatureException", badSignature.Headers.GetValues("x-amzn-ErrorType").Single());
+
+        // A signed request whose body was changed after signing does not verify.
+        using var changing = ConnectionsApiClients.SignedHttp(afterSigning: new BodyChange("{\"type\":\"changed\"}"));
+        using var tampered = await changing.PostAsync(endpoint, Json("{\"type\":\"signed\"}"));
+        Assert.Equal(HttpStatusCode.Forbidden, tampered.StatusCode);
+        Assert.Equal("InvalidSignatureException", tampered.Headers.GetValues("x-amzn-ErrorType").Single());
+        using var signed = ConnectionsApiClients.SignedHttp();
+
+        // Nothing refused reached the client; the accepted identity's push does.
+        using var accepted = await signed.PostAsync(endpoint, Json("{\"type\":\"accepted\"}"));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal("{\"type\":\"accepted\"}", await ReceiveAsync(client));
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, Uri uri, string authorization)
+    {
+        var request = new HttpRequestMessage(method, uri) { Content = Json("{}") };
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        request.Headers.TryAddWithoutValidation("X-Amz-Date", DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        return http.SendAsync(request);
+    }
+
+    /// <summary>Replaces the body of a signed request, as a request changed in transit would arrive.</summary>
+    private sealed class BodyChange(string body) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Content = Json(body);
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
     /// entry, written on every log line about the order, and sent in each WebSocket frame.
     /// </summary>
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Pending_shipped_and_delivered_arrive_in_order_once_each_with_the_requests_correlation_id()
     {
         var token = await _system.TokenAsync("demo", "demo-secret");

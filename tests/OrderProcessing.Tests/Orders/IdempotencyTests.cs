@@ -10,6 +10,7 @@ namespace OrderProcessing.Tests.Orders;
 public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<OrderingStack>
 {
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Same_key_and_payload_replays_the_first_response_byte_for_byte_and_orders_once()
     {
         var product = await stack.AddProductAsync(stock: 10);
@@ -87,6 +88,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     }
 
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Concurrent_duplicates_place_one_order_and_every_answer_is_that_order_or_a_409_to_retry()
     {
         var product = await stack.AddProductAsync(stock: 100);
@@ -134,6 +136,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     }
 
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task A_refused_order_is_replayed_as_the_same_409()
     {
         var product = await stack.AddProductAsync(stock: 1);

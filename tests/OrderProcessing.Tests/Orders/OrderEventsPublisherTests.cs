@@ -35,6 +35,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
     }
 
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Every_order_change_reaches_the_fifo_queue_with_group_dedup_id_and_correlation_id()
     {
         var product = await stack.AddProductAsync(stock: 5, price: 3.5m);
@@ -72,6 +73,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
     }
 
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task A_replayed_stream_batch_publishes_nothing_twice()
     {
         var product = await stack.AddProductAsync(stock: 5);

@@ -131,8 +131,8 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
         var product = await stack.AddProductAsync(stock: 5);
         using var client = await stack.CustomerAsync();
         var order = await PlaceAsync(client, (product, 2));
-        var updater = stack.App.Services.GetRequiredService<OrderStatusUpdater>();
-        Assert.True((await updater.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "ship-1", default)).Changed);
+        var transitions = stack.App.Services.GetRequiredService<OrderTransitions>();
+        Assert.True((await transitions.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "ship-1", default)).Changed);
 
         using var cancel = await PostAsync(client, $"/orders/{order.OrderId}/cancel", "");
 
@@ -150,13 +150,13 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
         var product = await stack.AddProductAsync(stock: 5);
         using var client = await stack.CustomerAsync();
         var order = await PlaceAsync(client, (product, 1));
-        var updater = stack.App.Services.GetRequiredService<OrderStatusUpdater>();
+        var transitions = stack.App.Services.GetRequiredService<OrderTransitions>();
 
-        var shipped = await updater.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "c-1", default);
-        var shippedAgain = await updater.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "c-2", default);
-        var delivered = await updater.ApplyAsync(order.OrderId, OrderStatus.Delivered, "delivery", "c-3", default);
-        var late = await updater.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "c-4", default);
-        var unknown = await updater.ApplyAsync("no-such-order", OrderStatus.Shipped, "delivery", "c-5", default);
+        var shipped = await transitions.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "c-1", default);
+        var shippedAgain = await transitions.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "c-2", default);
+        var delivered = await transitions.ApplyAsync(order.OrderId, OrderStatus.Delivered, "delivery", "c-3", default);
+        var late = await transitions.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "c-4", default);
+        var unknown = await transitions.ApplyAsync("no-such-order", OrderStatus.Shipped, "delivery", "c-5", default);
 
         Assert.Equal(
             [TransitionDecision.Apply, TransitionDecision.AlreadyInStatus, TransitionDecision.Apply, TransitionDecision.Stale],

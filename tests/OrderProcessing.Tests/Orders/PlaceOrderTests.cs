@@ -7,6 +7,7 @@ namespace OrderProcessing.Tests.Orders;
 public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<OrderingStack>
 {
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Order_writes_the_order_with_catalogue_prices_and_reserves_its_stock()
     {
         var keyboard = await stack.AddProductAsync(stock: 5, price: 12.50m);
@@ -38,6 +39,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
     }
 
     [Fact]
+    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Order_for_out_of_stock_item_is_rejected_and_nothing_is_written()
     {
         var plenty = await stack.AddProductAsync(stock: 5);

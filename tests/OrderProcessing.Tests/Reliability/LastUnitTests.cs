@@ -12,6 +12,9 @@ public sealed class LastUnitTests(OrderingStack stack) : IClassFixture<OrderingS
     /// <summary>
     /// Figure: 50 concurrent orders (50 clients) for the last unit → exactly 1 × 201 and 49 × 409 insufficient-stock,
     /// the stock read 0 or 1 by every look taken during the race (never negative), one order written.
+    /// Not in the moto set (<see cref="MotoSet"/>): moto 5's TransactWriteItems is not isolated from concurrent
+    /// requests (a refused transaction restores a snapshot, so a committed write or its stream record can be lost,
+    /// and a refused one can leave a stream INSERT), which AWS's and DynamoDB Local's are.
     /// </summary>
     [Fact]
     public async Task Fifty_concurrent_orders_for_the_last_unit_give_one_201_and_49_409_and_the_stock_never_goes_negative()

@@ -126,7 +126,8 @@ public sealed class PushCircuitTests(CloudFixture cloud)
     private sealed class PushEndpointSwitch : IAsyncDisposable
     {
         private readonly WebApplication _app;
-        private readonly HttpClient _forward = new();
+        // Re-signed for the gateway's own host, as the app's client signs (the signature covers the host).
+        private readonly HttpClient _forward = ConnectionsApiClients.SignedHttp();
         private int _calls;
 
         private PushEndpointSwitch(WebApplication app) => _app = app;

@@ -58,16 +58,22 @@ public sealed class KmsSigningKeys(IAmazonKeyManagementService kms, AuthOptions 
         }
     }
 
+    /// <summary>KMS's limit for a message it hashes itself.</summary>
+    public const int MaxRawMessageBytes = 4096;
+
     public async ValueTask<byte[]> SignAsync(string keyId, byte[] data, CancellationToken cancellationToken = default)
     {
         var key = _byArn.Values.FirstOrDefault(k => k.Jwk.Kid == keyId)
             ?? throw new InvalidOperationException($"Signing key {keyId} is not a known KMS key.");
-        using var digest = new MemoryStream(SHA256.HashData(data));
+        // A JWS signing input is a few hundred bytes: KMS hashes it (RAW, up to 4,096 bytes). Only a longer one is
+        // sent as its SHA-256 digest. (moto 5 hashes a DIGEST message once more, so only RAW verifies there.)
+        var raw = data.Length <= MaxRawMessageBytes;
+        using var message = new MemoryStream(raw ? data : SHA256.HashData(data));
         var response = await kms.SignAsync(new SignRequest
         {
             KeyId = key.Arn,
-            Message = digest,
-            MessageType = MessageType.DIGEST,
+            Message = message,
+            MessageType = raw ? MessageType.RAW : MessageType.DIGEST,
             SigningAlgorithm = SigningAlgorithmSpec.ECDSA_SHA_256,
         }, cancellationToken);
         return DerToP1363(response.Signature.ToArray(), 32);
@@ -115,10 +121,14 @@ public sealed class KmsSigningKeys(IAmazonKeyManagementService kms, AuthOptions 
         }
 
         var response = await kms.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = keyId }, cancellationToken);
-        if (response.KeySpec != KeySpec.ECC_NIST_P256 || response.KeyUsage != KeyUsageType.SIGN_VERIFY)
+        // KMS answers KeySpec and its deprecated twin CustomerMasterKeySpec; moto 5 answers only the latter.
+#pragma warning disable CS0618 // Read only when KeySpec is missing.
+        var keySpec = response.KeySpec?.Value ?? response.CustomerMasterKeySpec?.Value;
+#pragma warning restore CS0618
+        if (keySpec != KeySpec.ECC_NIST_P256.Value || response.KeyUsage != KeyUsageType.SIGN_VERIFY)
         {
             throw new InvalidOperationException(
-                $"KMS key {keyId} is {response.KeySpec} {response.KeyUsage}; access tokens need an ECC_NIST_P256 SIGN_VERIFY key.");
+                $"KMS key {keyId} is {keySpec} {response.KeyUsage}; access tokens need an ECC_NIST_P256 SIGN_VERIFY key.");
         }
 
         if (_byArn.TryGetValue(response.KeyId, out known))

@@ -9,16 +9,17 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrderProcessing.Functions.Notifications;
+using OrderProcessing.Functions.Orders;
 using OrderProcessing.Local.WebSockets;
 
 namespace OrderProcessing.Tests.Notifications;
 
 /// <summary>
-/// The notifier against the real Connections table and the local WebSocket gateway, whose $connect is
+/// The pusher against the real Connections table and the local WebSocket gateway, whose $connect is
 /// accepted by a stand-in integration so these tests need no token (the WebSocket routes are tested end to end
 /// elsewhere).
 /// </summary>
-public sealed class OrderNotifierTests(CloudFixture cloud) : IAsyncLifetime
+public sealed class OrderStatusPusherTests(CloudFixture cloud) : IAsyncLifetime
 {
     private readonly ConcurrentQueue<string> _connected = new();
     private WebApplication _integration = null!;
@@ -66,7 +67,7 @@ public sealed class OrderNotifierTests(CloudFixture cloud) : IAsyncLifetime
         await store.AddAsync(strangerId, "client-b", CancellationToken.None);
         var change = new OrderStatusChanged("order-1", "SHIPPED", "PENDING_SHIPMENT", DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture), "corr-1");
 
-        var sent = await Notifier(app).NotifyAsync("client-a", change, CancellationToken.None);
+        var sent = await Pusher(app).PushAsync("client-a", change, CancellationToken.None);
 
         Assert.Equal(2, sent);
         foreach (var client in new[] { phone, laptop })
@@ -95,12 +96,43 @@ public sealed class OrderNotifierTests(CloudFixture cloud) : IAsyncLifetime
         var (live, liveId) = await OpenAsync();
         await store.AddAsync(liveId, "client-g", CancellationToken.None);
 
-        var sent = await Notifier(app).NotifyAsync("client-g", new OrderStatusChanged("o", "DELIVERED", "SHIPPED", DateTimeOffset.UtcNow, "c"), CancellationToken.None);
+        var sent = await Pusher(app).PushAsync("client-g", new OrderStatusChanged("o", "DELIVERED", "SHIPPED", DateTimeOffset.UtcNow, "c"), CancellationToken.None);
 
         Assert.Equal(1, sent);
         Assert.NotNull(await ReceiveAsync(live, TimeSpan.FromSeconds(10)));
         Assert.Null(await store.GetAsync("gone-connection", CancellationToken.None));
         Assert.NotNull(await store.GetAsync(liveId, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_status_change_announced_again_is_pushed_once_and_the_next_version_again()
+    {
+        await using var app = await CreateAppAsync(_gateway.CallbackUrl.ToString());
+        var (client, connectionId) = await OpenAsync();
+        await app.Services.GetRequiredService<ConnectionStore>().AddAsync(connectionId, "client-r", CancellationToken.None);
+        var orderId = $"order-{Guid.NewGuid():N}";
+        var shipped = new OrderStatusChange(orderId, "client-r", OrderStatus.Shipped, OrderStatus.PendingShipment, 2, DateTimeOffset.UtcNow, "corr-r");
+
+        // A stream record or SQS message delivered twice announces the same version twice, concurrently too.
+        await Task.WhenAll(Pusher(app).OnStatusChangedAsync(shipped, CancellationToken.None), Pusher(app).OnStatusChangedAsync(shipped, CancellationToken.None));
+        await Pusher(app).OnStatusChangedAsync(shipped, CancellationToken.None);
+        await Pusher(app).OnStatusChangedAsync(shipped with { Status = OrderStatus.Delivered, PreviousStatus = OrderStatus.Shipped, Version = 3 }, CancellationToken.None);
+
+        using (var first = JsonDocument.Parse(await ReceiveAsync(client, TimeSpan.FromSeconds(10)) ?? "null"))
+        {
+            Assert.Equal("SHIPPED", first.RootElement.GetProperty("status").GetString());
+        }
+
+        using (var second = JsonDocument.Parse(await ReceiveAsync(client, TimeSpan.FromSeconds(10)) ?? "null"))
+        {
+            Assert.Equal("DELIVERED", second.RootElement.GetProperty("status").GetString());
+        }
+
+        Assert.Null(await ReceiveAsync(client, TimeSpan.FromMilliseconds(500)));
+        var claim = await app.Services.GetRequiredService<OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore>()
+            .GetAsync(OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore.RecordId(OrderStatusPusher.PushOperation, "client-r", $"{orderId}:2"),
+                CancellationToken.None);
+        Assert.Equal("COMPLETED", claim?.Status);
     }
 
     private async Task<AppFactory> CreateAppAsync(string callbackUrl)
@@ -111,7 +143,7 @@ public sealed class OrderNotifierTests(CloudFixture cloud) : IAsyncLifetime
         return app;
     }
 
-    private static OrderNotifier Notifier(AppFactory app) => app.Services.GetRequiredService<OrderNotifier>();
+    private static OrderStatusPusher Pusher(AppFactory app) => app.Services.GetRequiredService<OrderStatusPusher>();
 
     private async Task<(ClientWebSocket Client, string ConnectionId)> OpenAsync()
     {

@@ -3,7 +3,7 @@ using OrderProcessing.Functions.Orders;
 namespace OrderProcessing.Functions.Delivery;
 
 /// <summary>What applying a status report to a shipment did.</summary>
-public enum ShipmentUpdateOutcome
+public enum ShipmentTransitionOutcome
 {
     /// <summary>The shipment moved to the reported status, and the change was published.</summary>
     Applied,
@@ -21,7 +21,7 @@ public enum ShipmentUpdateOutcome
     NotAllowed,
 }
 
-public sealed record ShipmentUpdateResult(ShipmentUpdateOutcome Outcome, Shipment Shipment);
+public sealed record ShipmentTransitionResult(ShipmentTransitionOutcome Outcome, Shipment Shipment);
 
 /// <summary>
 /// Moves a shipment to a reported status for every source (order cancellation, carrier simulator, carrier
@@ -30,11 +30,11 @@ public sealed record ShipmentUpdateResult(ShipmentUpdateOutcome Outcome, Shipmen
 /// its change already written (a retry after a failure between write and publish), the change is published
 /// again under the same event id, which the queue and the status updater both treat as a repeat.
 /// </summary>
-public sealed class ShipmentUpdater(ShipmentStore shipments, DeliveryStatusPublisher publisher, TimeProvider clock, ILogger<ShipmentUpdater> logger)
+public sealed class ShipmentTransitions(ShipmentStore shipments, DeliveryStatusPublisher publisher, TimeProvider clock, ILogger<ShipmentTransitions> logger)
 {
     private const int MaxAttempts = 5;
 
-    public async Task<ShipmentUpdateResult> ApplyAsync(Shipment shipment, DeliveryStatus target, DateTimeOffset occurredAt, string source,
+    public async Task<ShipmentTransitionResult> ApplyAsync(Shipment shipment, DeliveryStatus target, DateTimeOffset occurredAt, string source,
         string? carrierEventId, CancellationToken cancellationToken)
     {
         var current = shipment;
@@ -47,8 +47,8 @@ public sealed class ShipmentUpdater(ShipmentStore shipments, DeliveryStatusPubli
                     await publisher.PublishAsync(DeliveryStatusChanged.For(current, caused), current.CorrelationId, cancellationToken);
                 }
 
-                logger.ShipmentUnchanged(current.ShipmentId, current.Status, target, source, ShipmentUpdateOutcome.Duplicate);
-                return new(ShipmentUpdateOutcome.Duplicate, current);
+                logger.ShipmentUnchanged(current.ShipmentId, current.Status, target, source, ShipmentTransitionOutcome.Duplicate);
+                return new(ShipmentTransitionOutcome.Duplicate, current);
             }
 
             var decision = ShipmentStatusRules.Decide(current.Status, target);
@@ -56,11 +56,11 @@ public sealed class ShipmentUpdater(ShipmentStore shipments, DeliveryStatusPubli
             {
                 var outcome = decision switch
                 {
-                    TransitionDecision.AlreadyInStatus => ShipmentUpdateOutcome.AlreadyInStatus,
-                    TransitionDecision.Stale => ShipmentUpdateOutcome.Stale,
-                    _ => ShipmentUpdateOutcome.NotAllowed,
+                    TransitionDecision.AlreadyInStatus => ShipmentTransitionOutcome.AlreadyInStatus,
+                    TransitionDecision.Stale => ShipmentTransitionOutcome.Stale,
+                    _ => ShipmentTransitionOutcome.NotAllowed,
                 };
-                if (outcome == ShipmentUpdateOutcome.AlreadyInStatus && current.History.LastOrDefault(h => h.Status == target) is { } reached)
+                if (outcome == ShipmentTransitionOutcome.AlreadyInStatus && current.History.LastOrDefault(h => h.Status == target) is { } reached)
                 {
                     await publisher.PublishAsync(DeliveryStatusChanged.For(current, reached), current.CorrelationId, cancellationToken);
                 }
@@ -74,7 +74,7 @@ public sealed class ShipmentUpdater(ShipmentStore shipments, DeliveryStatusPubli
             {
                 logger.ShipmentChanged(updated.ShipmentId, current.Status, target, source, updated.OrderId);
                 await publisher.PublishAsync(DeliveryStatusChanged.For(updated, change), updated.CorrelationId, cancellationToken);
-                return new(ShipmentUpdateOutcome.Applied, updated);
+                return new(ShipmentTransitionOutcome.Applied, updated);
             }
 
             if (attempt == MaxAttempts)

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using OrderProcessing.Functions.Events;
-using OrderProcessing.Functions.Notifications;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
 
@@ -8,12 +7,12 @@ namespace OrderProcessing.Functions.Delivery;
 
 /// <summary>
 /// Consumes delivery-status-queue.fifo: maps each delivery status to an order status through
-/// <see cref="DeliveryStatusMapping"/> and applies it with <see cref="OrderStatusUpdater"/> (a conditional update
-/// that only moves forward and appends to the order's history). A repeated or late event changes nothing and
-/// succeeds; an applied change raises the order status notification. A status for an order that does not exist
-/// is reported failed, so it reaches the DLQ instead of vanishing.
+/// <see cref="DeliveryStatusMapping"/> and applies it with <see cref="OrderTransitions"/> (a conditional update
+/// that only moves forward and appends to the order's history; Orders announces the change, which is how it is
+/// pushed). A repeated or late event changes nothing and succeeds. A status for an order that does not exist is
+/// reported failed, so it reaches the DLQ instead of vanishing.
 /// </summary>
-public sealed class StatusUpdater(OrderStatusUpdater orders, IOrderStatusNotifier notifier, Metrics metrics, ILogger<StatusUpdater> logger)
+public sealed class DeliveryStatusApplier(OrderTransitions orders, Metrics metrics, ILogger<DeliveryStatusApplier> logger)
     : ISqsHandler
 {
     private static readonly HashSet<string> KnownSources =
@@ -55,10 +54,6 @@ public sealed class StatusUpdater(OrderStatusUpdater orders, IOrderStatusNotifie
         {
             metrics.Milliseconds(Metrics.OrderPlacedToDeliveredLatency, (applied.At - order.CreatedAt).TotalMilliseconds);
         }
-
-        await notifier.NotifyOrLogAsync(
-            new OrderStatusNotification(order.OrderId, order.Owner, order.Status, applied.PreviousStatus, applied.At, correlationId),
-            logger, cancellationToken);
     }
 
     private static DeliveryStatusChanged Parse(SqsMessage message)

@@ -1,6 +1,9 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
+using OrderProcessing.Functions.Platform.Idempotency;
 
 namespace OrderProcessing.Functions.Notifications;
 
@@ -19,33 +22,60 @@ public sealed record OrderStatusChanged(
 }
 
 /// <summary>
-/// Pushes a status change to every open connection of the order's owner that wants that order, in parallel
-/// with a bound, through the management API. A gone connection (410) is deleted; any other failure is logged
-/// and counted, never thrown: a failed push must not fail the status change it reports.
+/// The one place that pushes order status changes: Orders announces every written change (see
+/// <see cref="IOrderStatusObserver"/>), and this sends it to every open connection of the order's owner that
+/// wants that order, in parallel with a bound, through the management API. Each order version is pushed once:
+/// it is claimed in the idempotency table first (<see cref="IdempotencyStore"/>, keyed by order id and version),
+/// so an announcement that comes again after a retry pushes nothing. A gone connection (410) is deleted; any other
+/// failure is logged and counted here, never thrown: a failed push must not fail the status change it reports.
 /// </summary>
-public sealed class OrderNotifier(
+public sealed class OrderStatusPusher(
     ConnectionStore connections,
     ApiGatewayManagementClient management,
+    IdempotencyStore idempotency,
     Metrics metrics,
-    ILogger<OrderNotifier> logger)
+    ILogger<OrderStatusPusher> logger)
+    : IOrderStatusObserver
 {
+    /// <summary>The operation under which pushes are claimed in the idempotency table.</summary>
+    public const string PushOperation = "push-order-status";
+
     /// <summary>At most this many pushes of one change are in flight at once.</summary>
     public const int MaxParallelPushes = 16;
 
-    /// <summary>Sends the change; answers how many connections received it.</summary>
-    public async Task<int> NotifyAsync(string owner, OrderStatusChanged change, CancellationToken cancellationToken)
+    public async Task OnStatusChangedAsync(OrderStatusChange change, CancellationToken cancellationToken)
     {
-        List<Connection> targets;
+        IdempotencyClaim? claim = null;
         try
         {
-            targets = (await connections.ForOwnerAsync(owner, cancellationToken)).Where(c => c.Wants(change.OrderId)).ToList();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.ConnectionLookupFailed(e, owner, change.OrderId, change.Status);
-            return 0;
-        }
+            var (decision, claimed) = await idempotency.ClaimAsync(PushOperation, change.Owner,
+                string.Create(CultureInfo.InvariantCulture, $"{change.OrderId}:{change.Version}"), change.Status.ToWire(), cancellationToken);
+            if (decision is not IdempotencyDecision.Proceed || claimed is null)
+            {
+                logger.AlreadyPushed(change.Status, change.OrderId, change.Version);
+                return;
+            }
 
+            claim = claimed;
+            var sent = await PushAsync(change.Owner, new OrderStatusChanged(change.OrderId, change.Status.ToWire(), change.PreviousStatus?.ToWire(),
+                change.OccurredAt, change.CorrelationId), cancellationToken);
+            await idempotency.CompleteAsync(claimed, new StoredResponse(StatusCodes.Status200OK, StoredResponse.JsonContentType,
+                string.Create(CultureInfo.InvariantCulture, $"{{\"sent\":{sent}}}"), null), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.PushOfChangeFailed(e, change.OrderId, change.Status);
+            if (claim is not null)
+            {
+                await idempotency.ReleaseAsync(claim);
+            }
+        }
+    }
+
+    /// <summary>Sends the change to the owner's connections that want it; answers how many received it.</summary>
+    public async Task<int> PushAsync(string owner, OrderStatusChanged change, CancellationToken cancellationToken)
+    {
+        var targets = (await connections.ForOwnerAsync(owner, cancellationToken)).Where(c => c.Wants(change.OrderId)).ToList();
         if (targets.Count == 0)
         {
             return 0;
@@ -96,11 +126,14 @@ internal sealed partial class NotificationsJson : JsonSerializerContext;
 
 internal static partial class NotificationsLog
 {
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Status} of order {OrderId} (version {Version}) is pushed already")]
+    public static partial void AlreadyPushed(this ILogger logger, OrderStatus status, string orderId, long version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pushing {Status} of order {OrderId} failed; the status change stands")]
+    public static partial void PushOfChangeFailed(this ILogger logger, Exception exception, string orderId, OrderStatus status);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Pushed {Status} of order {OrderId} to {Sent} of {Connections} connections")]
     public static partial void Pushed(this ILogger logger, string status, string orderId, int sent, int connections);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look up the connections of {Owner} for order {OrderId}; {Status} is not pushed")]
-    public static partial void ConnectionLookupFailed(this ILogger logger, Exception exception, string owner, string orderId, string status);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} of {Owner} is gone; deleting it")]
     public static partial void ConnectionGone(this ILogger logger, string connectionId, string owner);

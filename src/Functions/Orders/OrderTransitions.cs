@@ -1,0 +1,66 @@
+namespace OrderProcessing.Functions.Orders;
+
+/// <summary>What a transition did: the decision of the state machine and the order as it now is.</summary>
+public sealed record TransitionResult(TransitionDecision Decision, Order? Order)
+{
+    /// <summary>True when the order changed; false for a repeated, stale or refused transition (none is an error).</summary>
+    public bool Changed => Decision == TransitionDecision.Apply;
+
+    public bool OrderFound => Order is not null;
+}
+
+/// <summary>
+/// Moves an order to a new status for other capabilities (the delivery pipeline): reads the order, asks
+/// <see cref="OrderStatusRules"/>, and writes the change and its history entry in one conditional update (status
+/// and version). A concurrent change makes it read again and decide again, so a duplicate or stale event changes
+/// nothing. Every change it writes is announced to the <see cref="IOrderStatusObserver"/> right after the write;
+/// a repeat that finds the order already in the status announces that version again (the observer sees each
+/// version once), so a change whose announcement was lost to a crash is announced when its event comes back.
+/// </summary>
+public sealed class OrderTransitions(OrderStore orders, IOrderStatusObserver observer, TimeProvider clock, ILogger<OrderTransitions> logger)
+{
+    private const int MaxAttempts = 5;
+
+    public async Task<TransitionResult> ApplyAsync(string orderId, OrderStatus target, string source, string correlationId,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var current = await orders.GetAsync(orderId, cancellationToken);
+            if (current is null)
+            {
+                logger.StatusForUnknownOrder(target, source, orderId);
+                return new TransitionResult(TransitionDecision.NotAllowed, null);
+            }
+
+            var decision = OrderStatusRules.Decide(current.Status, target);
+            if (decision != TransitionDecision.Apply)
+            {
+                logger.StatusUnchanged(decision == TransitionDecision.NotAllowed ? LogLevel.Warning : LogLevel.Information,
+                    orderId, current.Status, target, source, decision);
+                if (decision == TransitionDecision.AlreadyInStatus && current.History.LastOrDefault(h => h.Status == target) is { } reached)
+                {
+                    await observer.OnStatusChangedAsync(ChangeOf(current, reached), cancellationToken);
+                }
+
+                return new TransitionResult(decision, current);
+            }
+
+            var change = new StatusChange(target, current.Status, clock.GetUtcNow(), source, correlationId);
+            if (await orders.TryApplyAsync(current, change, cancellationToken) is { } updated)
+            {
+                logger.StatusChanged(orderId, current.Status, target, source);
+                await observer.OnStatusChangedAsync(ChangeOf(updated, change), cancellationToken);
+                return new TransitionResult(TransitionDecision.Apply, updated);
+            }
+
+            if (attempt == MaxAttempts)
+            {
+                throw new InvalidOperationException($"Order {orderId} kept changing while {target.ToWire()} was applied; try again.");
+            }
+        }
+    }
+
+    private static OrderStatusChange ChangeOf(Order order, StatusChange change) =>
+        new(order.OrderId, order.Owner, change.Status, change.PreviousStatus, order.Version, change.At, change.CorrelationId);
+}

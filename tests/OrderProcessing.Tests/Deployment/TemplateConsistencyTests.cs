@@ -130,7 +130,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
 
     /// <summary>Settings every function shares; everything else is given per function.</summary>
     private static readonly string[] SharedVariables =
-        ["AWS_LAMBDA_EXEC_WRAPPER", "ASPNETCORE_HTTP_PORTS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOGGER_SAMPLE_RATE", "STAGE", "Logging__LogLevel__Default"];
+        ["ASPNETCORE_HTTP_PORTS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOGGER_SAMPLE_RATE", "STAGE", "Logging__LogLevel__Default"];
 
     /// <summary>What validating an access token reads: the deny-list, the signing keys, issuer and audience.</summary>
     private static readonly string[] TokenValidationVariables =

@@ -177,7 +177,7 @@ public sealed class DemoScript(DemoOptions options, TextWriter output)
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new DemoException($"No DELIVERED within {options.DeliveryTimeout.TotalSeconds:0} s (seen: {string.Join(", ", seen)}). " +
-                "Is the carrier simulator on, and are its delays short? See README, \"End-to-end demo\".");
+                "Is the carrier simulator on, and are its delays short? See docs/local-development.md, \"End-to-end demo\".");
         }
 
         if (!seen.Contains("SHIPPED") || !seen.Contains("DELIVERED"))

@@ -5,7 +5,7 @@ using OrderProcessing.Local.Cloud;
 
 namespace OrderProcessing.Local;
 
-/// <summary>The local host: the whole system on this machine. See README.md ("Run it locally").</summary>
+/// <summary>The local host: the whole system on this machine. See docs/local-development.md.</summary>
 internal static class LocalHostProgram
 {
     public static async Task<int> Main(string[] args)

@@ -27,7 +27,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
 {
     private const string SampleStack = TemplateFunctions.SampleStack;
 
-    /// <summary>The webhook secret the carrier webhook sample is signed with (README, "Sample events").</summary>
+    /// <summary>The webhook secret the carrier webhook sample is signed with (docs/deployment.md, "Sample events").</summary>
     private const string SampleWebhookSecret = "sample-webhook-secret";
 
     private static readonly string[] EventKinds = ["http-api", "sqs", "dynamodb", "websocket"];

@@ -138,7 +138,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
 
     private static readonly string[] LambdaAlarmMetrics = ["Errors", "Throttles"];
 
-    /// <summary>The metrics an alarm watches for anomalies (README, "Deployment").</summary>
+    /// <summary>The metrics an alarm watches for anomalies (docs/deployment.md, "Alarms and dashboard").</summary>
     private static readonly string[] AlarmedAppMetrics =
         [Metrics.RateLimited, Metrics.IdempotentReplays, Metrics.RefreshReuseDetected, Metrics.StaleStatusEventsIgnored, Metrics.NotificationsGone];
 

@@ -118,7 +118,7 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
             """{"Records":"none"}""",
             """{"Records":[null]}""",
             $$"""{"Records":[{"eventSource":"aws:sqs","eventSourceARN":"{{queue.Arn}}","messageId":"m-1","body":5}]}""",
-            $$"""{"Records":[{"eventSource":"aws:dynamodb","eventSourceARN":"arn:aws:dynamodb:us-east-1:1:table/x/stream/1","dynamodb":{"SequenceNumber":7}}]}""",
+            """{"Records":[{"eventSource":"aws:dynamodb","eventSourceARN":"arn:aws:dynamodb:us-east-1:1:table/x/stream/1","dynamodb":{"SequenceNumber":7}}]}""",
             """{"requestContext":{"routeKey":"$connect","connectionId":["x"]}}""",
         ];
 

@@ -145,7 +145,7 @@ internal static class ColdStart
         var request = new HttpRequestMessage(HttpMethod.Post, "/orders")
         {
             Content = new StringContent(
-                $$"""{"items":[{"productId":"{{productId}}","quantity":1}],"shippingAddress":{"name":"Ada Lovelace","line1":"12 St James's Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}""",
+                $$$"""{"items":[{"productId":"{{{productId}}}","quantity":1}],"shippingAddress":{"name":"Ada Lovelace","line1":"12 St James's Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"}}""",
                 Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());

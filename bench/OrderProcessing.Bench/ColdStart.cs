@@ -29,6 +29,9 @@ internal static class ColdStart
     public static async Task RunAsync(string root, IReadOnlyList<(string Name, string Directory)> builds, int runs, int orders,
         CancellationToken cancellationToken)
     {
+        // One token issuer for the host and every started build, as behind the one HTTP API domain on AWS; left
+        // empty, each process would name its own port and refuse the others' tokens.
+        Environment.SetEnvironmentVariable("AUTH_ISSUER", "https://cold-start.bench");
         await using var host = await LocalHost.StartAsync(new LocalHostOptions
         {
             RepositoryRoot = root,
@@ -210,6 +213,7 @@ internal static class ColdStart
         start.Environment["WEBSOCKET_CALLBACK_URL"] = host.WebSockets.CallbackUrl.ToString();
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["AWS_LAMBDA_FUNCTION_NAME"] = "cold-start";
+        start.Environment["AUTH_ISSUER"] = "https://cold-start.bench";
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the app in {directory}.");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

@@ -248,7 +248,7 @@ internal static class ColdStart
     {
         var registry = host.App.Services.GetRequiredService<ClientRegistry>();
         var clientId = $"cold-{Guid.NewGuid():N}";
-        var (_, secret) = await registry.RegisterAsync(new ClientRegistration("cold start", Scopes.Customer, new RateLimit(10_000_000, 60)), clientId, cancellationToken)
+        var (_, secret) = await registry.RegisterAsync(new ClientRegistration("cold start", Scopes.Customer, new RateLimit(10_000_000, 60)), clientId, cancellationToken: cancellationToken)
             ?? throw new InvalidOperationException("The bench client exists already.");
         using var http = new HttpClient { BaseAddress = host.Urls[0] };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")

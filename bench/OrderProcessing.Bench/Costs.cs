@@ -11,11 +11,11 @@ internal static class Prices
     public const string Region = "us-east-1";
     public const string AsOf = "2026-11-25";
 
-    /// <summary>template.yaml's Globals: every function is arm64 with 1024 MB.</summary>
-    public const double LambdaMemoryGb = 1.0;
+    /// <summary>template.yaml's Globals: every function is the native x86_64 build with 512 MB.</summary>
+    public const double LambdaMemoryGb = 0.5;
 
     public const double LambdaPerMillionRequests = 0.20;
-    public const double LambdaArmPerGbSecond = 0.0000133334;
+    public const double LambdaX86PerGbSecond = 0.0000166667;
     public const double HttpApiPerMillionRequests = 1.00;
     public const double WebSocketPerMillionMessages = 1.00;
     public const double WebSocketPerMillionConnectionMinutes = 0.25;
@@ -62,7 +62,7 @@ internal static class CostModel
         return
         [
             new("Lambda", "requests", invocations, Invariant($"${Prices.LambdaPerMillionRequests:0.00} per million"), invocations * Prices.LambdaPerMillionRequests),
-            new("Lambda", "GB-s (1024 MB, arm64)", gbSeconds, Invariant($"${Prices.LambdaArmPerGbSecond:0.##########} per GB-s"), gbSeconds * Prices.LambdaArmPerGbSecond * 1e6),
+            new("Lambda", "GB-s (512 MB, x86_64)", gbSeconds, Invariant($"${Prices.LambdaX86PerGbSecond:0.##########} per GB-s"), gbSeconds * Prices.LambdaX86PerGbSecond * 1e6),
             new("API Gateway HTTP API", "requests", httpApi, Invariant($"${Prices.HttpApiPerMillionRequests:0.00} per million"), httpApi * Prices.HttpApiPerMillionRequests),
             new("API Gateway WebSocket", "messages (pushes)", pushes, Invariant($"${Prices.WebSocketPerMillionMessages:0.00} per million"), pushes * Prices.WebSocketPerMillionMessages),
             new("API Gateway WebSocket", "connection minutes (assumed)", ConnectionMinutesPerOrder, Invariant($"${Prices.WebSocketPerMillionConnectionMinutes:0.##########} per million"),

@@ -17,6 +17,16 @@ using OrderProcessing.Local;
 // DynamoDB Local write, the AWS calls of an order's whole life, order placed → WebSocket DELIVERED against a raw
 // SQS round trip, and what a million orders would cost on AWS. Not a test: run it by hand and record the figures.
 var invariant = CultureInfo.InvariantCulture;
+if (args.FirstOrDefault() == "cold-start")
+{
+    // bench/cold-start/run.sh: cold-start --runs N --orders N name=published-folder...
+    var builds = args.Skip(1).Where(a => a.Contains('=', StringComparison.Ordinal))
+        .Select(a => (Name: a[..a.IndexOf('=', StringComparison.Ordinal)], Directory: a[(a.IndexOf('=', StringComparison.Ordinal) + 1)..]))
+        .ToList();
+    await ColdStart.RunAsync(FindRoot(), builds, Arg("--runs", 20), Arg("--orders", 1000), CancellationToken.None);
+    return 0;
+}
+
 var ordersPerLevel = Arg("--orders", 600);
 var levels = (ArgText("--concurrency") ?? "1,8,32").Split(',').Select(s => int.Parse(s, invariant)).ToArray();
 var lifecycleOrders = Arg("--lifecycle-orders", 40);

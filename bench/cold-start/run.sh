@@ -1,35 +1,27 @@
 #!/usr/bin/env bash
-# Cold-start proxy of the Lambda package: publishes the Functions app as Lambda gets it (framework-dependent,
-# linux-<arch>) in each variant, then starts each build RUNS times and measures process start -> first 200 from
-# GET /health, which is what the Lambda Web Adapter waits for before it hands over the first event.
+# Cold start of the Functions app in three builds, against the emulators, in one run:
+#   plain  framework-dependent JIT (`dotnet publish -r linux-x64 -p:PublishReadyToRun=false`)
+#   r2r    framework-dependent ReadyToRun (`dotnet publish -r linux-x64`)
+#   aot    the Lambda package: Native AOT, exactly as scripts/publish-native (sam build, CI) publishes it
+# Each build is started RUNS times, round-robin, and timed from process start to its first GET /health 200 and to
+# its first 201 from POST /orders with a real token; then its resident memory, package size and steady-state
+# POST /orders throughput at 8 clients (ORDERS orders). What is measured and how: bench/README.md, "Cold start".
 #
-#   bench/cold-start/run.sh [RUNS]        (default 20; RID defaults to this machine's, e.g. linux-x64)
-#
-# Variants: plain (JIT only), r2r (ReadyToRun, what the build publishes), aot (Native AOT, attempted; reported
-# as not buildable when it fails). /health touches no table or queue, so no emulator is needed; the process gets
-# the environment a function has on Lambda apart from table and queue names.
+#   bench/cold-start/run.sh [RUNS] [ORDERS]     (defaults 20 and 1000)
 set -euo pipefail
 
 RUNS="${1:-20}"
+ORDERS="${2:-1000}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-RID="${RID:-linux-$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')}"
+RID=linux-x64
 OUT="${OUT:-$(mktemp -d -t orderprocessing-cold-start.XXXXXX)}"
 PROJECT="$ROOT/src/Functions/OrderProcessing.Functions.csproj"
 
-publish() { # name, extra msbuild properties...
-  local name="$1"; shift
-  echo "publishing $name ($RID)..." >&2
-  if dotnet publish "$PROJECT" -c Release -r "$RID" -o "$OUT/$name" "$@" >"$OUT/$name.log" 2>&1; then
-    echo "$OUT/$name"
-  else
-    echo "  $name did not build; see $OUT/$name.log" >&2
-  fi
-}
+echo "publishing plain, r2r and aot ($RID) into $OUT..." >&2
+dotnet publish "$PROJECT" -c Release -r "$RID" -p:PublishReadyToRun=false -o "$OUT/plain" >"$OUT/plain.log" 2>&1
+dotnet publish "$PROJECT" -c Release -r "$RID" -o "$OUT/r2r" >"$OUT/r2r.log" 2>&1
+"$ROOT/scripts/publish-native" "$OUT/aot" >"$OUT/aot.log" 2>&1
 
-builds=()
-dir="$(publish plain -p:PublishReadyToRun=false)" && [ -n "$dir" ] && builds+=("plain=$dir")
-dir="$(publish r2r -p:PublishReadyToRun=true)" && [ -n "$dir" ] && builds+=("r2r=$dir")
-# AOT warnings would fail the build (warnings are errors); let them through to see whether it links and runs at all.
-dir="$(publish aot -p:PublishAot=true -p:SelfContained=true -p:PublishReadyToRun=false -p:TreatWarningsAsErrors=false)" && [ -n "$dir" ] && builds+=("aot=$dir")
-
-python3 "$ROOT/bench/cold-start/measure.py" "$RUNS" "${builds[@]}"
+"$ROOT/scripts/ensure-emulators"
+dotnet run --project "$ROOT/bench/OrderProcessing.Bench" -c Release -- cold-start --runs "$RUNS" --orders "$ORDERS" \
+  "plain=$OUT/plain" "r2r=$OUT/r2r" "aot=$OUT/aot"

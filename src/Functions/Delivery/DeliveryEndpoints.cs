@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OrderProcessing.Functions.Events;
+using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions.Delivery;
 
@@ -17,9 +18,9 @@ public static class DeliveryEndpoints
         services.AddSingleton<ShipmentStore>();
         services.AddSingleton<DeliveryStatusPublisher>();
         services.AddSingleton<ShipmentTransitions>();
-        services.AddSqsHandler<DeliveryProcessor>(names => names.OrderEventsQueueUrl);
-        services.AddSqsHandler<CarrierSimulator>(names => names.CarrierEventsQueueUrl);
-        services.AddSqsHandler<DeliveryStatusApplier>(names => names.DeliveryStatusQueueUrl);
+        services.AddSqsHandler<DeliveryProcessor>(ResourceNames.OrderEventsQueueUrlVariable);
+        services.AddSqsHandler<CarrierSimulator>(ResourceNames.CarrierEventsQueueUrlVariable);
+        services.AddSqsHandler<DeliveryStatusApplier>(ResourceNames.DeliveryStatusQueueUrlVariable);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, DeliveryJson.Default));
         return services;
     }

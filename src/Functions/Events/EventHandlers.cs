@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Functions.Events;
@@ -20,49 +21,42 @@ public interface IWebSocketRouteHandler
     Task<WebSocketResponse> HandleAsync(WebSocketEvent webSocketEvent, CancellationToken cancellationToken);
 }
 
-/// <summary>What kind of source a handler is registered for.</summary>
-public enum EventSourceKind
-{
-    DynamoDbStream,
-    Sqs,
-    WebSocketRoute,
-}
+/// <summary>A handler for the stream of the table that <see cref="TableVariable"/> names, as a capability registers it.</summary>
+public sealed record DynamoDbStreamSubscription(string TableVariable, Func<IServiceProvider, IDynamoDbStreamHandler> Handler);
+
+/// <summary>A handler for the queue whose URL <see cref="QueueUrlVariable"/> gives.</summary>
+public sealed record SqsSubscription(string QueueUrlVariable, Func<IServiceProvider, ISqsHandler> Handler);
+
+/// <summary>A handler for one WebSocket route key.</summary>
+public sealed record WebSocketRouteSubscription(string RouteKey, Func<IServiceProvider, IWebSocketRouteHandler> Handler);
 
 /// <summary>
-/// One handler registration: the source it answers for, named as the event carries it (table name for a
-/// stream, queue name for SQS, route key for WebSocket), resolved from configuration when first needed.
-/// </summary>
-public sealed record EventHandlerRegistration(EventSourceKind Kind, Func<IServiceProvider, string> SourceName, Type HandlerType);
-
-/// <summary>
-/// Each capability registers its handlers here, in its own Add&lt;Capability&gt;(); the /events dispatcher
-/// never changes when one is added.
+/// Each capability registers its handlers here, in its own Add&lt;Capability&gt;(); the /events dispatch never
+/// changes when one is added. A source is named by the environment variable that template.yaml gives the
+/// functions it triggers (<see cref="ResourceNames"/>), so a function without the variable has no handler for it.
 /// </summary>
 public static class EventHandlerRegistrations
 {
-    /// <summary>Handles the stream of the table whose name <paramref name="table"/> gives.</summary>
-    public static IServiceCollection AddDynamoDbStreamHandler<THandler>(this IServiceCollection services, Func<ResourceNames, string> table)
+    /// <summary>Handles the stream of the table that <paramref name="tableVariable"/> names.</summary>
+    public static IServiceCollection AddDynamoDbStreamHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(
+        this IServiceCollection services, string tableVariable)
         where THandler : class, IDynamoDbStreamHandler =>
-        services.AddRegistration<THandler>(EventSourceKind.DynamoDbStream, sp => table(sp.GetRequiredService<ResourceNames>()));
+        services.AddScoped<THandler>()
+            .AddSingleton(new DynamoDbStreamSubscription(tableVariable, sp => sp.GetRequiredService<THandler>()));
 
-    /// <summary>Handles the queue whose URL <paramref name="queueUrl"/> gives.</summary>
-    public static IServiceCollection AddSqsHandler<THandler>(this IServiceCollection services, Func<ResourceNames, string> queueUrl)
+    /// <summary>Handles the queue whose URL <paramref name="queueUrlVariable"/> gives.</summary>
+    public static IServiceCollection AddSqsHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(
+        this IServiceCollection services, string queueUrlVariable)
         where THandler : class, ISqsHandler =>
-        services.AddRegistration<THandler>(EventSourceKind.Sqs, sp => EventSourceNames.QueueNameFromUrl(queueUrl(sp.GetRequiredService<ResourceNames>())));
+        services.AddScoped<THandler>()
+            .AddSingleton(new SqsSubscription(queueUrlVariable, sp => sp.GetRequiredService<THandler>()));
 
     /// <summary>Handles one WebSocket route key.</summary>
-    public static IServiceCollection AddWebSocketRouteHandler<THandler>(this IServiceCollection services, string routeKey)
+    public static IServiceCollection AddWebSocketRouteHandler<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] THandler>(
+        this IServiceCollection services, string routeKey)
         where THandler : class, IWebSocketRouteHandler =>
-        services.AddRegistration<THandler>(EventSourceKind.WebSocketRoute, _ => routeKey);
-
-    private static IServiceCollection AddRegistration<THandler>(this IServiceCollection services, EventSourceKind kind,
-        Func<IServiceProvider, string> sourceName)
-        where THandler : class
-    {
-        services.AddScoped<THandler>();
-        services.AddSingleton(new EventHandlerRegistration(kind, sourceName, typeof(THandler)));
-        return services;
-    }
+        services.AddScoped<THandler>()
+            .AddSingleton(new WebSocketRouteSubscription(routeKey, sp => sp.GetRequiredService<THandler>()));
 }
 
 /// <summary>How event sources are named in ARNs and URLs.</summary>

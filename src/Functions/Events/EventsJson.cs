@@ -15,5 +15,15 @@ internal sealed partial class EventsJson : JsonSerializerContext;
 public static class EventsSetup
 {
     public static IServiceCollection AddEvents(this IServiceCollection services) =>
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, EventsJson.Default));
+        services.AddSingleton<EventRoutes>()
+            .ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, EventsJson.Default));
+}
+
+internal static class EventJson
+{
+    /// <summary>The string value of <paramref name="property"/>, or null when the element has none.</summary>
+    public static string? Text(JsonElement element, string property) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
 }

@@ -36,7 +36,7 @@ public static class OrdersEndpoints
         services.AddSingleton<OrderPlacement>();
         services.AddSingleton<OrderTransitions>();
         services.AddIdempotency();
-        services.AddDynamoDbStreamHandler<OrderEventsPublisher>(names => names.OrdersTable);
+        services.AddDynamoDbStreamHandler<OrderEventsPublisher>(ResourceNames.OrdersTableVariable);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OrdersJson.Default));
         return services;
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
@@ -160,7 +161,10 @@ internal static class JsonLogging
         builder.Services.AddSingleton(sp => new LogSampler(sp.GetRequiredService<IConfiguration>()));
         builder.Services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>, SampledLogFilter>();
         builder.Logging.AddConsole(console => console.FormatterName ??= JsonLogFormatter.Name);
-        builder.Logging.AddConsoleFormatter<JsonLogFormatter, JsonLogFormatterOptions>(formatter =>
+        // Registered by hand rather than with AddConsoleFormatter, which also binds the options from the
+        // Logging:Console:FormatterOptions section by reflection; these options come from the function's environment.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ConsoleFormatter, JsonLogFormatter>());
+        builder.Services.Configure<JsonLogFormatterOptions>(formatter =>
         {
             formatter.Service = configuration["POWERTOOLS_SERVICE_NAME"] ?? "orderprocessing";
             formatter.FunctionName = configuration["AWS_LAMBDA_FUNCTION_NAME"] ?? "local";

@@ -7,30 +7,42 @@ namespace OrderProcessing.Functions.Platform;
 /// </summary>
 public sealed class ResourceNames(IConfiguration configuration)
 {
+    public const string OrdersTableVariable = "ORDERS_TABLE";
+    public const string ProductsTableVariable = "PRODUCTS_TABLE";
+    public const string ShipmentsTableVariable = "SHIPMENTS_TABLE";
+    public const string ConnectionsTableVariable = "CONNECTIONS_TABLE";
+    public const string IdempotencyTableVariable = "IDEMPOTENCY_TABLE";
+    public const string ClientsTableVariable = "CLIENTS_TABLE";
+    public const string TokensTableVariable = "TOKENS_TABLE";
+    public const string RateLimitsTableVariable = "RATE_LIMITS_TABLE";
+    public const string OrderEventsQueueUrlVariable = "ORDER_EVENTS_QUEUE_URL";
+    public const string DeliveryStatusQueueUrlVariable = "DELIVERY_STATUS_QUEUE_URL";
+    public const string CarrierEventsQueueUrlVariable = "CARRIER_EVENTS_QUEUE_URL";
+
     /// <summary>Environment variable → table name, for every table the app knows.</summary>
     public static readonly IReadOnlyList<string> TableVariables =
     [
-        "ORDERS_TABLE", "PRODUCTS_TABLE", "SHIPMENTS_TABLE", "CONNECTIONS_TABLE",
-        "IDEMPOTENCY_TABLE", "CLIENTS_TABLE", "TOKENS_TABLE", "RATE_LIMITS_TABLE",
+        OrdersTableVariable, ProductsTableVariable, ShipmentsTableVariable, ConnectionsTableVariable,
+        IdempotencyTableVariable, ClientsTableVariable, TokensTableVariable, RateLimitsTableVariable,
     ];
 
     /// <summary>Environment variable → queue URL, for every queue the app sends to.</summary>
     public static readonly IReadOnlyList<string> QueueVariables =
     [
-        "ORDER_EVENTS_QUEUE_URL", "DELIVERY_STATUS_QUEUE_URL", "CARRIER_EVENTS_QUEUE_URL",
+        OrderEventsQueueUrlVariable, DeliveryStatusQueueUrlVariable, CarrierEventsQueueUrlVariable,
     ];
 
-    public string OrdersTable => Require("ORDERS_TABLE");
-    public string ProductsTable => Require("PRODUCTS_TABLE");
-    public string ShipmentsTable => Require("SHIPMENTS_TABLE");
-    public string ConnectionsTable => Require("CONNECTIONS_TABLE");
-    public string IdempotencyTable => Require("IDEMPOTENCY_TABLE");
-    public string ClientsTable => Require("CLIENTS_TABLE");
-    public string TokensTable => Require("TOKENS_TABLE");
-    public string RateLimitsTable => Require("RATE_LIMITS_TABLE");
-    public string OrderEventsQueueUrl => Require("ORDER_EVENTS_QUEUE_URL");
-    public string DeliveryStatusQueueUrl => Require("DELIVERY_STATUS_QUEUE_URL");
-    public string CarrierEventsQueueUrl => Require("CARRIER_EVENTS_QUEUE_URL");
+    public string OrdersTable => Require(OrdersTableVariable);
+    public string ProductsTable => Require(ProductsTableVariable);
+    public string ShipmentsTable => Require(ShipmentsTableVariable);
+    public string ConnectionsTable => Require(ConnectionsTableVariable);
+    public string IdempotencyTable => Require(IdempotencyTableVariable);
+    public string ClientsTable => Require(ClientsTableVariable);
+    public string TokensTable => Require(TokensTableVariable);
+    public string RateLimitsTable => Require(RateLimitsTableVariable);
+    public string OrderEventsQueueUrl => Require(OrderEventsQueueUrlVariable);
+    public string DeliveryStatusQueueUrl => Require(DeliveryStatusQueueUrlVariable);
+    public string CarrierEventsQueueUrl => Require(CarrierEventsQueueUrlVariable);
 
     /// <summary>The configured tables, keyed by their variable.</summary>
     public IEnumerable<KeyValuePair<string, string>> ConfiguredTables => Configured(TableVariables);
@@ -38,10 +50,11 @@ public sealed class ResourceNames(IConfiguration configuration)
     /// <summary>The configured queues, keyed by their variable.</summary>
     public IEnumerable<KeyValuePair<string, string>> ConfiguredQueues => Configured(QueueVariables);
 
+    /// <summary>The value of <paramref name="variable"/>, or null when this function is not given it.</summary>
+    public string? Find(string variable) => configuration[variable] is { Length: > 0 } value ? value : null;
+
     public string Require(string variable) =>
-        configuration[variable] is { Length: > 0 } value
-            ? value
-            : throw new InvalidOperationException(
+        Find(variable) ?? throw new InvalidOperationException(
                 $"{variable} is not set: template.yaml must give this function the variable, or the local host must provision it.");
 
     private IEnumerable<KeyValuePair<string, string>> Configured(IEnumerable<string> variables) =>

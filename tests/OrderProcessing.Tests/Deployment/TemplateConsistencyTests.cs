@@ -53,9 +53,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
     public async Task Every_WebSocket_route_the_app_handles_has_an_ApiGatewayV2_route_and_every_route_a_handler()
     {
         await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("ws-routes"));
-        var handled = app.Services.GetServices<EventHandlerRegistration>()
-            .Where(r => r.Kind == EventSourceKind.WebSocketRoute)
-            .Select(r => r.SourceName(app.Services))
+        var handled = app.Services.GetRequiredService<EventRoutes>().WebSocketRoutes.Keys
             .Order(StringComparer.Ordinal)
             .ToList();
         var routed = cloud.Template.ResourcesOfType("AWS::ApiGatewayV2::Route")
@@ -132,7 +130,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
 
     /// <summary>Settings every function shares; everything else is given per function.</summary>
     private static readonly string[] SharedVariables =
-        ["AWS_LAMBDA_EXEC_WRAPPER", "ASPNETCORE_HTTP_PORTS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOGGER_SAMPLE_RATE", "STAGE", "Logging__LogLevel__Default"];
+        ["ASPNETCORE_HTTP_PORTS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOGGER_SAMPLE_RATE", "STAGE", "Logging__LogLevel__Default"];
 
     /// <summary>What validating an access token reads: the deny-list, the signing keys, issuer and audience.</summary>
     private static readonly string[] TokenValidationVariables =
@@ -178,16 +176,13 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
 
         foreach (var (function, trigger) in triggers)
         {
-            var (kind, source) = trigger.Type == "SQS"
-                ? (EventSourceKind.Sqs, stack.Queues[GetAttTarget(Child(trigger.Properties, "Queue"))!].Name)
-                : (EventSourceKind.DynamoDbStream, stack.Tables[GetAttTarget(Child(trigger.Properties, "Stream"))!]);
             await using var app = new AppFactory(cloud, OnlyFunction(cloud.Template, stack, function));
+            var routes = app.Services.GetRequiredService<EventRoutes>();
+            var (handled, source) = trigger.Type == "SQS"
+                ? (routes.Queues.Keys, stack.Queues[GetAttTarget(Child(trigger.Properties, "Queue"))!].Name)
+                : (routes.Streams.Keys, stack.Tables[GetAttTarget(Child(trigger.Properties, "Stream"))!]);
 
-            var handled = app.Services.GetServices<EventHandlerRegistration>()
-                .Where(r => r.Kind == kind)
-                .Any(r => SourceNameOrNull(r, app.Services) == source);
-
-            Assert.True(handled, $"{function}.{trigger.Name}: with only its own variables no handler answers for {source}.");
+            Assert.True(handled.Contains(source), $"{function}.{trigger.Name}: with only its own variables no handler answers for {source}.");
         }
     }
 
@@ -418,18 +413,6 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
     private static bool ServesRoute(RouteEndpoint endpoint, string method, string path) =>
         new AppEndpoint("/" + (endpoint.RoutePattern.RawText ?? "").TrimStart('/'),
             endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Serves(method, path);
-
-    private static string? SourceNameOrNull(EventHandlerRegistration registration, IServiceProvider services)
-    {
-        try
-        {
-            return registration.SourceName(services);
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
 
     private static string Describe(YamlNode node) => node switch
     {

@@ -65,21 +65,18 @@ public sealed class MalformedInputFuzzTests(CloudFixture cloud)
         var logs = new JsonLogCapture();
         await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("fuzzev"), null,
             services => services.AddSingleton<ILoggerProvider>(logs));
-        var sources = app.Services.GetServices<EventHandlerRegistration>()
-            .Select(r => (r.Kind, Name: r.SourceName(app.Services)))
+        var routes = app.Services.GetRequiredService<EventRoutes>();
+        Assert.NotEmpty(routes.Queues);
+        Assert.NotEmpty(routes.Streams);
+        Assert.NotEmpty(routes.WebSocketRoutes);
+        var sources = routes.Queues.Keys.Select(SqsBatch)
+            .Concat(routes.Streams.Keys.Select(StreamBatch))
+            .Concat(routes.WebSocketRoutes.Keys.Select(WebSocketEvent))
             .ToArray();
-        Assert.Contains(sources, s => s.Kind == EventSourceKind.Sqs);
-        Assert.Contains(sources, s => s.Kind == EventSourceKind.DynamoDbStream);
-        Assert.Contains(sources, s => s.Kind == EventSourceKind.WebSocketRoute);
         using var http = app.CreateClient();
 
         var events = Gen.Frequency(
-            (8, Gen.Elements(sources).SelectMany(s => s.Kind switch
-            {
-                EventSourceKind.Sqs => SqsBatch(s.Name),
-                EventSourceKind.DynamoDbStream => StreamBatch(s.Name),
-                _ => WebSocketEvent(s.Name),
-            })),
+            (8, Gen.OneOf(sources)),
             (1, Json.Select(j => j?.ToJsonString() ?? "null")),
             (1, Garbage));
 

@@ -25,8 +25,8 @@ public static class LocalLogging
 
     /// <summary>
     /// Levels under the template's <c>Logging__LogLevel__Default</c>: ASP.NET Core, hosting and HttpClient write a
-    /// few Information lines per request ("Setting HTTP status code 200.", "Writing value of type ..."), which would
-    /// bury the app's own. Environment variables such as <c>Logging__LogLevel__Microsoft.AspNetCore=Information</c>
+    /// few Information lines per request ("Setting HTTP status code 200.", "Writing value of type ..."), Polly one per
+    /// attempt, which would bury the app's own. Environment variables such as <c>Logging__LogLevel__Microsoft.AspNetCore=Information</c>
     /// still override these.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string?> QuietFramework = new Dictionary<string, string?>
@@ -34,6 +34,8 @@ public static class LocalLogging
         ["Logging:LogLevel:Microsoft"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+        // Resilience telemetry: one "Execution attempt" line per @connections call; retries and failures are Warning.
+        ["Logging:LogLevel:Polly"] = "Warning",
         // "No XML encryptor configured": keys kept in the clear is what a development host on one machine does.
         ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
     };

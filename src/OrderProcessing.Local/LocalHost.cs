@@ -323,6 +323,11 @@ public sealed class LocalHost : IAsyncDisposable
         {
             app.Services.GetRequiredService<Metrics>().Output = options.LogOutput;
         }
+        else if (options.LogFormat == Logging.LogFormat.Text)
+        {
+            // The metrics' JSON (CloudWatch's embedded metric format) is for CloudWatch, not for a person reading along.
+            app.Services.GetRequiredService<Metrics>().Output = TextWriter.Null;
+        }
 
         app.MapOrderProcessing();
         ServeWebPage(app, Path.Combine(options.RepositoryRoot, "web"));

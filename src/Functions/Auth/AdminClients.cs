@@ -11,12 +11,15 @@ public static class AdminClients
 
     public static IEndpointRouteBuilder MapAdminClients(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/admin/clients").RequireAuthorization(Scopes.Admin).WithTags("Admin");
-        group.MapPost("", RegisterAsync).WithName("RegisterClient");
-        group.MapGet("", ListAsync).WithName("ListClients");
-        group.MapGet("/{clientId}", GetAsync).WithName("GetClient");
-        group.MapPost("/{clientId}/disable", DisableAsync).WithName("DisableClient");
-        group.MapPost("/{clientId}/rotate-secret", RotateSecretAsync).WithName("RotateClientSecret");
+        var group = app.MapGroup("/admin/clients").RequireAuthorization(Scopes.Admin).WithTags(ApiTags.ClientAdministration);
+        group.MapPost("", RegisterAsync).WithName("RegisterClient")
+            .WithSummary("Registers an OAuth client with its scopes and rate limit; the answer holds its secret, shown this once.");
+        group.MapGet("", ListAsync).WithName("ListClients").WithSummary("Every registered client, without secrets.");
+        group.MapGet("/{clientId}", GetAsync).WithName("GetClient").WithSummary("One registered client, without its secret.");
+        group.MapPost("/{clientId}/disable", DisableAsync).WithName("DisableClient")
+            .WithSummary("Disables a client: no new tokens, and its refresh tokens stop working.");
+        group.MapPost("/{clientId}/rotate-secret", RotateSecretAsync).WithName("RotateClientSecret")
+            .WithSummary("Issues a new secret for a client; the old one stops working at once.");
         return app;
     }
 

@@ -21,11 +21,63 @@ public static class OAuthEndpoints
     public static IEndpointRouteBuilder MapOAuth(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("").AllowAnonymous().WithTags("OAuth");
-        group.MapPost(TokenPath, TokenAsync).WithName("Token").DisableAntiforgery();
-        group.MapPost(RevokePath, RevokeAsync).WithName("Revoke").DisableAntiforgery();
-        group.MapGet(JwksPath, JwksAsync).WithName("Jwks");
-        group.MapGet(MetadataPath, Metadata).WithName("ServerMetadata");
+        group.MapPost(TokenPath, TokenAsync).WithName("Token").DisableAntiforgery()
+            .WithSummary("Issues an access token (client_credentials) or rotates a refresh token (refresh_token).")
+            .WithDescription("Authenticate the client with HTTP Basic (client id and secret), or client_id and client_secret in the form.")
+            .AddOpenApiOperationTransformer((operation, _, _) => FormBody(operation, TokenForm));
+        group.MapPost(RevokePath, RevokeAsync).WithName("Revoke").DisableAntiforgery()
+            .WithSummary("Revokes an access token or a refresh token (and its whole family); unknown tokens are not an error.")
+            .AddOpenApiOperationTransformer((operation, _, _) => FormBody(operation, RevokeForm));
+        group.MapGet(JwksPath, JwksAsync).WithName("Jwks").WithSummary("The public keys that verify access tokens (JWKS).");
+        group.MapGet(MetadataPath, Metadata).WithName("ServerMetadata").WithSummary("The authorization server's metadata (RFC 8414).");
         return app;
+    }
+
+    private static readonly (string Name, string Description, bool Required, string[]? Values)[] TokenForm =
+    [
+        ("grant_type", "client_credentials, or refresh_token to rotate a refresh token.", true, ["client_credentials", "refresh_token"]),
+        ("scope", "Space-separated scopes; the client's registered scopes when absent.", false, null),
+        ("refresh_token", "The refresh token to rotate (grant_type=refresh_token).", false, null),
+        ("client_id", "The client id, when not sent with HTTP Basic.", false, null),
+        ("client_secret", "The client secret, when not sent with HTTP Basic.", false, null),
+    ];
+
+    private static readonly (string Name, string Description, bool Required, string[]? Values)[] RevokeForm =
+    [
+        ("token", "The access token or refresh token to revoke.", true, null),
+        ("token_type_hint", "access_token or refresh_token; only orders the search.", false, ["access_token", "refresh_token"]),
+        ("client_id", "The client id, when not sent with HTTP Basic.", false, null),
+        ("client_secret", "The client secret, when not sent with HTTP Basic.", false, null),
+    ];
+
+    /// <summary>These endpoints read their url-encoded form themselves (to refuse repeated parameters); the document still shows it.</summary>
+    private static Task FormBody(Microsoft.OpenApi.OpenApiOperation operation, (string Name, string Description, bool Required, string[]? Values)[] fields)
+    {
+        var schema = new Microsoft.OpenApi.OpenApiSchema
+        {
+            Type = Microsoft.OpenApi.JsonSchemaType.Object,
+            Properties = new Dictionary<string, Microsoft.OpenApi.IOpenApiSchema>(),
+            Required = new HashSet<string>(fields.Where(f => f.Required).Select(f => f.Name)),
+        };
+        foreach (var (name, description, _, values) in fields)
+        {
+            schema.Properties[name] = new Microsoft.OpenApi.OpenApiSchema
+            {
+                Type = Microsoft.OpenApi.JsonSchemaType.String,
+                Description = description,
+                Enum = values?.Select(v => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(v)).ToList(),
+            };
+        }
+
+        operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+        {
+            Required = true,
+            Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType>
+            {
+                ["application/x-www-form-urlencoded"] = new() { Schema = schema },
+            },
+        };
+        return Task.CompletedTask;
     }
 
     internal static async Task<Results<Ok<TokenResponse>, OAuthError>> TokenAsync(HttpContext context, ClientAuthentication authentication,

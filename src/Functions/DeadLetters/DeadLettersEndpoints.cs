@@ -17,7 +17,7 @@ public static class DeadLettersEndpoints
 
     public static IEndpointRouteBuilder MapDeadLetters(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin/dlq").WithTags("Administration").RequireAuthorization(Scopes.Admin);
+        var admin = app.MapGroup("/admin/dlq").WithTags(ApiTags.DeadLetters).RequireAuthorization(Scopes.Admin);
         admin.MapPost("/{queue}/redrive", RedriveAsync)
             .WithName("RedriveDeadLetters")
             .WithSummary("Moves the messages of a queue's DLQ back to the queue, to be processed again; answers how many moved.")

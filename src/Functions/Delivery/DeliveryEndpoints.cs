@@ -29,7 +29,7 @@ public static class DeliveryEndpoints
         // Carriers authenticate with the webhook's HMAC signature, not with our OAuth tokens.
         app.MapPost(CarrierWebhook.Path, CarrierWebhook.ReceiveAsync)
             .AllowAnonymous()
-            .WithTags("Carrier")
+            .WithTags(Platform.ApiTags.CarrierWebhook)
             .WithName("CarrierWebhook")
             .WithSummary("Shipment status events from the carrier, signed with HMAC-SHA256 over timestamp and body.")
             .Accepts<CarrierWebhookEvent>("application/json")

@@ -125,9 +125,9 @@ public static class OrderRequestRules
         validation.Required("shippingAddress.city", address.City, 100);
         validation.Bounded("shippingAddress.region", address.Region, 100);
         validation.Required("shippingAddress.postalCode", address.PostalCode, 20);
-        if (address.Country is null || address.Country.Length != 2 || !address.Country.All(char.IsAsciiLetterUpper))
+        if (!Countries.IsAssigned(address.Country))
         {
-            validation.Add("shippingAddress.country", "An ISO 3166-1 alpha-2 code such as DE or US.");
+            validation.Add("shippingAddress.country", "An assigned ISO 3166-1 alpha-2 code in capitals, such as DE or US.");
         }
 
         return validation;

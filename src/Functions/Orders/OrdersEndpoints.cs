@@ -32,6 +32,7 @@ public static class OrdersEndpoints
     public static IEndpointRouteBuilder MapOrders(this IEndpointRouteBuilder app)
     {
         var write = app.MapGroup("/orders").WithTags("Orders").RequireAuthorization(Scopes.OrdersWrite)
+            .AcceptsIdempotencyKey()
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         write.MapPost("", CreateOrderAsync)
             .WithName("CreateOrder")

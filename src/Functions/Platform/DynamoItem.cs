@@ -25,8 +25,9 @@ public static class DynamoItem
     public static long WholeNumber(this Dictionary<string, AttributeValue> item, string name) =>
         long.Parse(RawNumber(item, name), NumberStyles.Integer, CultureInfo.InvariantCulture);
 
+    /// <summary>An amount of money, with its two decimals (DynamoDB answers 89.90 as 89.9).</summary>
     public static decimal Amount(this Dictionary<string, AttributeValue> item, string name) =>
-        decimal.Parse(RawNumber(item, name), NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
+        ApiJson.Amount(decimal.Parse(RawNumber(item, name), NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture));
 
     public static DateTimeOffset Time(this Dictionary<string, AttributeValue> item, string name) =>
         DateTimeOffset.Parse(item.Text(name), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);

@@ -12,6 +12,7 @@ internal static class PlatformSetup
         builder.Services.AddSingleton<Metrics>();
         builder.Services.AddSingleton<ResourceNames>();
         builder.Services.AddAwsClients();
+        builder.Services.AddApiJson();
         builder.Services.AddProblems();
         builder.Services.AddHealth();
         builder.Services.AddApiDocs();

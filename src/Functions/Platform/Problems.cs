@@ -10,14 +10,16 @@ public static class Problems
 {
     public const string TypeBase = "https://orderprocessing.dev/problems/";
 
+    /// <summary>The content type of every problem answer, without a charset parameter (JSON is UTF-8 by definition).</summary>
+    public const string ContentType = "application/problem+json";
+
     public static string Type(string slug) => TypeBase + slug;
 
     internal static IServiceCollection AddProblems(this IServiceCollection services) =>
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        services.AddBadRequests().AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             var problem = context.ProblemDetails;
-            problem.Extensions["correlationId"] = context.HttpContext.CorrelationId();
-            problem.Instance ??= context.HttpContext.Request.Path;
+            Complete(context.HttpContext, problem);
             if (problem.Type is null or "" || problem.Type.StartsWith("https://tools.ietf.org", StringComparison.Ordinal))
             {
                 problem.Type = Type(SlugFor(problem.Status));
@@ -29,6 +31,14 @@ public static class Problems
                 problem.Detail = "The request could not be completed. Quote the correlation id when reporting this.";
             }
         });
+
+    /// <summary>What every problem answer carries: the request path as instance, the trace id and the correlation id.</summary>
+    public static void Complete(HttpContext context, ProblemDetails problem)
+    {
+        problem.Instance ??= context.Request.Path;
+        problem.Extensions["traceId"] = System.Diagnostics.Activity.Current?.Id ?? context.TraceIdentifier;
+        problem.Extensions["correlationId"] = context.CorrelationId();
+    }
 
     internal static IApplicationBuilder UseProblems(this IApplicationBuilder app)
     {
@@ -60,6 +70,12 @@ public static class Problems
         {
             context.Response.OnStarting(() =>
             {
+                // One content type for every problem, whichever writer produced it (stored responses replay theirs).
+                if (context.Response.ContentType?.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase) == true)
+                {
+                    context.Response.ContentType = ContentType;
+                }
+
                 if (context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
                     && !context.Response.Headers.ContainsKey("Retry-After"))
                 {
@@ -141,8 +157,10 @@ public static class ValidationProblems
 {
     public const string Slug = "validation";
 
+    public const string Title = "The request is not valid.";
+
     public static ValidationProblem From(RequestValidation validation) =>
-        TypedResults.ValidationProblem(validation.ToDictionary(), title: "The request is not valid.", type: Problems.Type(Slug));
+        TypedResults.ValidationProblem(validation.ToDictionary(), title: Title, type: Problems.Type(Slug));
 
     public static ValidationProblem From(string path, string message)
     {

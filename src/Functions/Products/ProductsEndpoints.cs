@@ -36,7 +36,7 @@ public static class ProductsEndpoints
             .WithRequestExample(ProductExamples.AvailabilityRequest)
             .WithResponseExample(200, ProductExamples.AvailabilityResponse);
 
-        var admin = app.MapGroup("/admin/products").WithTags("Admin").RequireAuthorization(Scopes.Admin)
+        var admin = app.MapGroup("/admin/products").WithTags(ApiTags.ProductAdministration).RequireAuthorization(Scopes.Admin)
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         admin.MapPost("", CreateProductAsync)
             .WithName("CreateProduct").WithSummary("Adds a product to the catalogue; the server picks its id.")

@@ -13,18 +13,17 @@ namespace OrderProcessing.Functions.Platform.Idempotency;
 public sealed record StoredResponse(int Status, string ContentType, string Body, string? Location)
 {
     public const string JsonContentType = "application/json; charset=utf-8";
-    public const string ProblemContentType = "application/problem+json; charset=utf-8";
+    public const string ProblemContentType = Problems.ContentType;
 
     public static StoredResponse Json<T>(int status, T value, JsonTypeInfo<T> typeInfo, string? location = null) =>
-        new(status, JsonContentType, JsonSerializer.Serialize(value, typeInfo), location);
+        new(status, JsonContentType, ApiJson.Serialize(value, typeInfo), location);
 
     /// <summary>A ProblemDetails completed as the app's problem details service would (type, instance, correlation id).</summary>
     public static StoredResponse Problem(HttpContext context, ProblemDetails problem, JsonSerializerOptions options)
     {
-        problem.Instance ??= context.Request.Path;
-        problem.Extensions["correlationId"] = context.CorrelationId();
+        Problems.Complete(context, problem);
         return new(problem.Status ?? StatusCodes.Status500InternalServerError, ProblemContentType,
-            JsonSerializer.Serialize(problem, options.GetTypeInfo(typeof(ProblemDetails))), null);
+            ApiJson.Serialize(problem, (JsonTypeInfo<ProblemDetails>)options.GetTypeInfo(typeof(ProblemDetails))), null);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, IdempotencyJson.Default.StoredResponse);

@@ -285,7 +285,11 @@ public sealed class LocalHost : IAsyncDisposable
             ContentRootPath = Path.Combine(options.RepositoryRoot, "src", "Functions"),
         });
         // Under everything else, so that appsettings and environment variables can turn the framework's lines back on.
-        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = Logging.LocalLogging.QuietFramework });
+        // Not for invoke (LogOutput set): one function's lines stay as its Lambda function writes them.
+        if (options.LogOutput is null)
+        {
+            builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = Logging.LocalLogging.QuietFramework });
+        }
         // As environment variables: "__" separates sections (Logging__LogLevel__Default).
         builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e =>
             KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value)));

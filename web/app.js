@@ -187,6 +187,11 @@ function showResult(good, text, lines = []) {
     list.append(item);
   }
   result.replaceChildren(message, ...(lines.length ? [list] : []));
+  result.hidden = false;
+  // Focus follows the outcome, so a screen reader reads it and the keyboard continues from there; it sits next to
+  // the buttons, in the bar that stays at the bottom of the window.
+  result.focus();
+  result.scrollIntoView({ block: "nearest" });
 }
 
 function problemText(problem) {

@@ -3,6 +3,17 @@ using OrderProcessing.Demo;
 
 // scripts/demo [--api URL] [--ws URL] [--client ID --secret SECRET] [--product ID] [--sold-out ID] [--timeout SECONDS]
 var options = new DemoOptions();
+// Where a local host on other ports is (scripts/doc-examples runs the documented `scripts/demo` against its own).
+if (Environment.GetEnvironmentVariable("ORDERPROCESSING_API_URL") is { Length: > 0 } apiUrl)
+{
+    options = options with { Api = new Uri(apiUrl) };
+}
+
+if (Environment.GetEnvironmentVariable("ORDERPROCESSING_WEBSOCKET_URL") is { Length: > 0 } webSocketUrl)
+{
+    options = options with { WebSocket = new Uri(webSocketUrl) };
+}
+
 for (var i = 0; i < args.Length; i++)
 {
     var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -39,8 +50,8 @@ for (var i = 0; i < args.Length; i++)
         case "-h" or "--help":
             Console.WriteLine("""
                 Usage: scripts/demo [options]
-                  --api URL          the HTTP API (default http://localhost:5000, the local host)
-                  --ws URL           the WebSocket API (default: the local host's, port + 1 of a local --api)
+                  --api URL          the HTTP API (default ORDERPROCESSING_API_URL or http://localhost:5000, the local host)
+                  --ws URL           the WebSocket API (default ORDERPROCESSING_WEBSOCKET_URL or the local host's, port + 1 of a local --api)
                   --client ID        OAuth client id (default demo, seeded by the local host)
                   --secret SECRET    its secret (default demo-secret)
                   --product ID       a product in stock (default demo-usb-c-cable)

@@ -32,7 +32,11 @@ public sealed record LocalHostOptions
     /// <summary>Names every table and queue, as a CloudFormation stack name would.</summary>
     public string StackName { get; init; } = "orderprocessing-local";
 
-    public string? EndpointUrl { get; init; } = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
+    /// <summary>
+    /// Where AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS) and the AWS credentials are read:
+    /// services named there are used and no emulator is started. The process environment unless set.
+    /// </summary>
+    public IConfiguration AwsEnvironment { get; init; } = new ConfigurationBuilder().AddEnvironmentVariables().Build();
 
     /// <summary>A cloud that is already running (the tests' shared one): used as it is and left running.</summary>
     public LocalCloud? Cloud { get; init; }
@@ -68,6 +72,9 @@ public sealed record LocalHostOptions
 
     /// <summary>Give the app only this function's environment (globals and its own), as its Lambda function gets it.</summary>
     public string? FunctionLogicalId { get; init; }
+
+    /// <summary>How the app's console log lines look: JSON as on Lambda unless the command line asks for text.</summary>
+    public Logging.LogFormat LogFormat { get; init; } = Logging.LogFormat.Json;
 
     /// <summary>Where the app's log lines and metrics go instead of standard output (the invoke command's stderr).</summary>
     public TextWriter? LogOutput { get; init; }
@@ -135,10 +142,15 @@ public sealed class LocalHost : IAsyncDisposable
         }
 
         var template = SamTemplate.Load(options.TemplatePath);
-        var cloud = options.Cloud ?? await LocalCloud.StartAsync(new LocalCloudOptions
+        var external = options.Cloud is null ? ExternalCloud.FromEnvironment(options.AwsEnvironment) : null;
+        if (external is not null)
+        {
+            await ExternalCloud.CheckAsync(external, options.AwsEnvironment, cancellationToken);
+        }
+
+        var cloud = options.Cloud ?? external ?? await LocalCloud.StartAsync(new LocalCloudOptions
         {
             LocalstackDirectory = options.LocalstackDirectory,
-            EndpointUrl = options.EndpointUrl,
             StartTimeout = options.EmulatorTimeout,
             Progress = options.Progress,
         }, cancellationToken);
@@ -280,6 +292,12 @@ public sealed class LocalHost : IAsyncDisposable
             ApplicationName = typeof(OrderProcessingApp).Assembly.GetName().Name,
             ContentRootPath = Path.Combine(options.RepositoryRoot, "src", "Functions"),
         });
+        // Under everything else, so that appsettings and environment variables can turn the framework's lines back on.
+        // Not for invoke (LogOutput set): one function's lines stay as its Lambda function writes them.
+        if (options.LogOutput is null)
+        {
+            builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = Logging.LocalLogging.QuietFramework });
+        }
         // As environment variables: "__" separates sections (Logging__LogLevel__Default).
         builder.Configuration.AddInMemoryCollection(stack.Environment.Select(e =>
             KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value)));
@@ -302,6 +320,11 @@ public sealed class LocalHost : IAsyncDisposable
                 new Invoke.WriterLoggerProvider(WriterLoggerProviderFormatter(services), logOutput));
         }
 
+        else if (options.LogFormat == Logging.LogFormat.Text)
+        {
+            Logging.LocalLogging.UseText(builder.Logging);
+        }
+
         foreach (var provider in options.LoggerProviders)
         {
             builder.Logging.AddProvider(provider);
@@ -311,6 +334,11 @@ public sealed class LocalHost : IAsyncDisposable
         if (options.LogOutput is not null)
         {
             app.Services.GetRequiredService<Metrics>().Output = options.LogOutput;
+        }
+        else if (options.LogFormat == Logging.LogFormat.Text)
+        {
+            // The metrics' JSON (CloudWatch's embedded metric format) is for CloudWatch, not for a person reading along.
+            app.Services.GetRequiredService<Metrics>().Output = TextWriter.Null;
         }
 
         app.MapOrderProcessing();

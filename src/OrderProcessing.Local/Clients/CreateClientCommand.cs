@@ -28,6 +28,7 @@ public static class CreateClientCommand
         var refreshTokens = false;
         var rateLimit = RateLimit.Default;
         var endpoint = environment["AWS_ENDPOINT_URL_DYNAMODB"] ?? environment["AWS_ENDPOINT_URL"];
+        var endpointSource = environment["AWS_ENDPOINT_URL_DYNAMODB"] is not null ? "AWS_ENDPOINT_URL_DYNAMODB" : "AWS_ENDPOINT_URL";
         for (var i = 0; i < args.Count; i++)
         {
             var value = i + 1 < args.Count ? args[i + 1] : null;
@@ -58,6 +59,7 @@ public static class CreateClientCommand
                     break;
                 case "--dynamodb-endpoint" when value is not null:
                     endpoint = value;
+                    endpointSource = "--dynamodb-endpoint";
                     i++;
                     break;
                 case "--repository" when value is not null:
@@ -93,6 +95,16 @@ public static class CreateClientCommand
         if (!ClientRegistry.IsWellFormedClientId(clientId))
         {
             await output.WriteLineAsync($"error: '{clientId}' is not a well-formed client id (letters, digits, - _ . ~; at most 128).");
+            return 2;
+        }
+
+        try
+        {
+            await CommandAws.CheckAsync(environment, endpoint, endpointSource, cancellationToken);
+        }
+        catch (SetupException e)
+        {
+            await output.WriteLineAsync($"error: {e.Message}");
             return 2;
         }
 

@@ -4,9 +4,9 @@ namespace OrderProcessing.Local.Cloud;
 public static class CommandAws
 {
     /// <summary>
-    /// The settings that point one service's client (e.g. "SQS", "DYNAMODB") at <paramref name="endpoint"/>, with the
-    /// emulators' region and credentials unless the caller set their own; none when there is no endpoint, so the
-    /// client goes to AWS with the caller's credentials from the usual chain.
+    /// The settings that point one service's client (e.g. "SQS", "DYNAMODB") at <paramref name="endpoint"/>; an endpoint on
+    /// this machine gets the emulators' region and dummy credentials unless the caller set their own. Without an endpoint
+    /// the client goes to AWS with the caller's credentials and region from the usual chain.
     /// </summary>
     public static Dictionary<string, string?> Settings(IConfiguration environment, string service, string? endpoint)
     {
@@ -14,9 +14,8 @@ public static class CommandAws
         if (!string.IsNullOrEmpty(endpoint))
         {
             settings[$"AWS_ENDPOINT_URL_{service}"] = endpoint;
-            settings["AWS_REGION"] = environment["AWS_REGION"] ?? LocalCloud.Region;
-            // An emulator takes any credentials; real AWS gets the caller's own from the usual chain.
-            if (string.IsNullOrEmpty(environment["AWS_ACCESS_KEY_ID"]) && string.IsNullOrEmpty(environment["AWS_PROFILE"]))
+            settings["AWS_REGION"] = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? LocalCloud.Region;
+            if (UsesDummyCredentials(environment, endpoint))
             {
                 settings["AWS_ACCESS_KEY_ID"] = LocalCloud.AccessKeyId;
                 settings["AWS_SECRET_ACCESS_KEY"] = LocalCloud.SecretAccessKey;
@@ -25,4 +24,35 @@ public static class CommandAws
 
         return settings;
     }
+
+    /// <summary>
+    /// Everything that would otherwise fail deep inside the first call, as one-line <see cref="SetupException"/>s:
+    /// the endpoint (given by <paramref name="endpointSource"/>) does not answer, or there are no credentials.
+    /// </summary>
+    public static async Task CheckAsync(IConfiguration environment, string? endpoint, string endpointSource, CancellationToken cancellationToken = default)
+    {
+        if (!string.IsNullOrEmpty(endpoint))
+        {
+            if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new SetupException($"{endpointSource} {endpoint} is not an http(s) URL; give e.g. http://localhost:4566.");
+            }
+
+            await ExternalCloud.CheckAnswersAsync(uri, endpointSource,
+                "is the local host (or the emulator) running, and is this the endpoint it printed?", cancellationToken);
+            if (!UsesDummyCredentials(environment, endpoint))
+            {
+                await ExternalCloud.CheckCredentialsAsync(environment, ExternalCloud.IsOnThisMachine(uri) ? endpoint : null, cancellationToken);
+            }
+
+            return;
+        }
+
+        await ExternalCloud.CheckCredentialsAsync(environment, localEndpoint: null, cancellationToken);
+    }
+
+    private static bool UsesDummyCredentials(IConfiguration environment, string endpoint) =>
+        !ExternalCloud.HasOwnCredentials(environment)
+        && Uri.TryCreate(endpoint, UriKind.Absolute, out var uri)
+        && ExternalCloud.IsOnThisMachine(uri);
 }

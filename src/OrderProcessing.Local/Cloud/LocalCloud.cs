@@ -33,8 +33,11 @@ public sealed record LocalCloudOptions
 public sealed class LocalCloud : IAsyncDisposable
 {
     public const string Region = "us-east-1";
-    public const string AccessKeyId = "local";
-    public const string SecretAccessKey = "local";
+
+    /// <summary>The dummy credentials of an emulator, which takes any: LocalStack documents these.</summary>
+    public const string AccessKeyId = "test";
+
+    public const string SecretAccessKey = "test";
 
     private readonly List<EmulatorProcess> _emulators = [];
     private Plan? _plan;

@@ -24,8 +24,9 @@ public sealed record InvokeHostOptions
 /// needs as the local host does (emulators, the template's tables and queues, demo data), gives the app that
 /// function's environment, delivers the event as the Lambda Web Adapter would, prints the function result to
 /// standard output and the function's log lines and the host's diagnostics to standard error.
-/// Exit codes: 0 the function returned a result; 1 the invocation failed or the system could not start;
-/// 2 the command cannot be run as asked (unknown function, unreadable event, no trigger for that event).
+/// Exit codes: 0 the function returned a result; 1 the invocation failed; 2 the command cannot be run as asked or the
+/// machine is not set up for it (unknown function, unreadable event, no trigger for that event, an emulator or endpoint
+/// that does not answer, no credentials).
 /// </summary>
 public static partial class InvokeCommand
 {
@@ -88,7 +89,7 @@ public static partial class InvokeCommand
         if (!File.Exists(templatePath))
         {
             await stderr.WriteLineAsync($"error: template.yaml was not found at {templatePath}; run from the repository root or pass --repository.");
-            return 1;
+            return 2;
         }
 
         var template = SamTemplate.Load(templatePath);
@@ -137,7 +138,7 @@ public static partial class InvokeCommand
                 Urls = ["http://127.0.0.1:0"],
                 WebSocketUrl = "http://127.0.0.1:0",
                 StackName = stackName,
-                Cloud = hostOptions?.Cloud ?? CloudFromServiceEndpoints(),
+                Cloud = hostOptions?.Cloud,
                 EmulatorTimeout = emulatorTimeout,
                 Parameters = parameters,
                 StartEventSources = false,
@@ -150,12 +151,12 @@ public static partial class InvokeCommand
         catch (SetupException e)
         {
             await stderr.WriteLineAsync($"error: {e.Message}");
-            return 1;
+            return 2;
         }
         catch (InvalidDataException e)
         {
             await stderr.WriteLineAsync($"error: template.yaml: {e.Message}");
-            return 1;
+            return 2;
         }
 
         await using (host)
@@ -347,22 +348,6 @@ public static partial class InvokeCommand
 
         stderr.WriteLine($"  The event names {source}; delivered as this stack's {local}.");
         return root.ToJsonString();
-    }
-
-    /// <summary>AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS together name running services to use (e.g. a running local host's emulators).</summary>
-    private static LocalCloud? CloudFromServiceEndpoints()
-    {
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL"))
-            || Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_DYNAMODB") is not { Length: > 0 } dynamo
-            || Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_SQS") is not { Length: > 0 } sqs)
-        {
-            return null;
-        }
-
-        // An emulator takes any credentials; real AWS gets the caller's own from the usual chain.
-        var emulatorCredentials = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID"))
-            && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AWS_PROFILE"));
-        return LocalCloud.Attach(new Uri(dynamo), new Uri(sqs), emulatorCredentials);
     }
 
     /// <summary>A relative path as given when it exists from here, else from the repository root (events/... works from any folder).</summary>

@@ -24,6 +24,7 @@ public static class RedriveCommand
         string? queue = null;
         var stackName = "orderprocessing-local";
         var endpoint = environment["AWS_ENDPOINT_URL_SQS"] ?? environment["AWS_ENDPOINT_URL"];
+        var endpointSource = environment["AWS_ENDPOINT_URL_SQS"] is not null ? "AWS_ENDPOINT_URL_SQS" : "AWS_ENDPOINT_URL";
         var limit = DeadLetterRedrive.DefaultLimit;
         for (var i = 0; i < args.Count; i++)
         {
@@ -36,6 +37,7 @@ public static class RedriveCommand
                     break;
                 case "--sqs-endpoint" when value is not null:
                     endpoint = value;
+                    endpointSource = "--sqs-endpoint";
                     i++;
                     break;
                 case "--repository" when value is not null:
@@ -61,6 +63,16 @@ public static class RedriveCommand
         if (queue is null || !DeadLetterRoutes.Known.ContainsKey(queue))
         {
             await output.WriteLineAsync($"error: name the queue whose DLQ to redrive: one of {string.Join(", ", DeadLetterRoutes.Known.Keys)}.\n{Usage}");
+            return 2;
+        }
+
+        try
+        {
+            await CommandAws.CheckAsync(environment, endpoint, endpointSource, cancellationToken);
+        }
+        catch (SetupException e)
+        {
+            await output.WriteLineAsync($"error: {e.Message}");
             return 2;
         }
 

@@ -1,5 +1,6 @@
 using Amazon.Runtime;
 using OrderProcessing.Functions.Notifications;
+using OrderProcessing.Local.Cloud;
 
 namespace OrderProcessing.Tests.Infrastructure;
 
@@ -13,7 +14,7 @@ public static class ConnectionsApiClients
     /// <param name="accessKey">Access key id to sign with.</param>
     /// <param name="secretKey">Secret key to sign with.</param>
     /// <param name="afterSigning">Sees each request after it is signed, before it is sent (to change it in transit).</param>
-    public static HttpClient SignedHttp(string accessKey = "local", string secretKey = "local", DelegatingHandler? afterSigning = null) =>
+    public static HttpClient SignedHttp(string accessKey = LocalCloud.AccessKeyId, string secretKey = LocalCloud.SecretAccessKey, DelegatingHandler? afterSigning = null) =>
         new(new SigV4Handler(
             () => new Amazon.Runtime.Signing.AWSSigV4Parameters
             {
@@ -32,7 +33,7 @@ public static class ConnectionsApiClients
     }
 
     /// <summary>The app's own management client against <paramref name="callbackUrl"/>, signing with the given identity.</summary>
-    public static ApiGatewayManagementClient Management(Uri callbackUrl, string accessKey = "local", string secretKey = "local") =>
+    public static ApiGatewayManagementClient Management(Uri callbackUrl, string accessKey = LocalCloud.AccessKeyId, string secretKey = LocalCloud.SecretAccessKey) =>
         new(SignedHttp(accessKey, secretKey),
             new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = callbackUrl.ToString() }).Build());
 }

@@ -25,7 +25,10 @@ internal sealed partial class LocalHostProcess : IAsyncDisposable
     public IReadOnlyList<int> EmulatorPids =>
         Stdout.Select(l => PidPattern().Match(l)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).Distinct().ToList();
 
-    /// <summary>Starts `dotnet OrderProcessing.Local.dll` with the given arguments and environment changes.</summary>
+    /// <summary>
+    /// Starts `dotnet OrderProcessing.Local.dll` with the given arguments (the local host, or a command such as redrive)
+    /// and environment changes (null removes a variable).
+    /// </summary>
     public static LocalHostProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "OrderProcessing.Local.dll");
@@ -43,7 +46,8 @@ internal sealed partial class LocalHostProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        if (!start.ArgumentList.Contains("--websocket-url"))
+        var isCommand = start.ArgumentList.Count > 1 && !start.ArgumentList[1].StartsWith('-');
+        if (!isCommand && !start.ArgumentList.Contains("--websocket-url"))
         {
             // Tests run side by side: never the default port.
             start.ArgumentList.Add("--websocket-url");
@@ -53,7 +57,14 @@ internal sealed partial class LocalHostProcess : IAsyncDisposable
         start.Environment.Remove("AWS_ENDPOINT_URL");
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
-            start.Environment[key] = value;
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
         }
 
         var process = new Process { StartInfo = start };
@@ -91,6 +102,27 @@ internal sealed partial class LocalHostProcess : IAsyncDisposable
         return host;
     }
 
+    /// <summary>
+    /// An environment without AWS credentials of any kind: no keys, no profile, no credentials files (HOME is an empty
+    /// folder), no instance metadata to ask.
+    /// </summary>
+    public static Dictionary<string, string?> WithoutAwsCredentials() => new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = null,
+        ["AWS_SECRET_ACCESS_KEY"] = null,
+        ["AWS_SESSION_TOKEN"] = null,
+        ["AWS_PROFILE"] = null,
+        ["AWS_ENDPOINT_URL_DYNAMODB"] = null,
+        ["AWS_ENDPOINT_URL_SQS"] = null,
+        ["AWS_WEB_IDENTITY_TOKEN_FILE"] = null,
+        ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = null,
+        ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = null,
+        ["AWS_SHARED_CREDENTIALS_FILE"] = null,
+        ["AWS_CONFIG_FILE"] = null,
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
+        ["HOME"] = Directory.CreateTempSubdirectory("no-aws").FullName,
+    };
+
     /// <summary>The dotnet host that runs this test run, found without relying on PATH (tests replace it).</summary>
     public static string DotnetPath { get; } =
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
@@ -104,6 +136,26 @@ internal sealed partial class LocalHostProcess : IAsyncDisposable
         if (finished != _ready.Task)
         {
             throw new TimeoutException($"The local host did not become ready. stdout:\n{string.Join('\n', Stdout)}\nstderr:\n{string.Join('\n', Stderr)}");
+        }
+    }
+
+    /// <summary>The first standard output line that matches, once it has been written.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            if (Stdout.FirstOrDefault(match) is { } line)
+            {
+                return line;
+            }
+
+            if (cts.IsCancellationRequested || _process.HasExited)
+            {
+                throw new TimeoutException($"No such line was written. stdout:\n{string.Join('\n', Stdout)}\nstderr:\n{string.Join('\n', Stderr)}");
+            }
+
+            await Task.Delay(100, CancellationToken.None);
         }
     }
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace OrderProcessing.Tests.Local;
 
 /// <summary>The local host run as a process, as the README tells a user to run it.</summary>
-public sealed class LocalHostProcessTests
+public sealed class LocalHostProcessTests(CloudFixture cloud)
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
@@ -149,5 +149,139 @@ public sealed class LocalHostProcessTests
         Assert.Contains("--emulator-timeout", error, StringComparison.Ordinal);
         var pid = Assert.Single(host.EmulatorPids);
         Assert.False(LocalHostProcess.IsRunning(pid), $"emulator {pid} is left running");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_AWS_endpoint_where_nothing_listens_is_named_in_one_line_with_exit_code_2(bool withCredentials)
+    {
+        var port = OrderProcessing.Local.Cloud.FreePort.Next();
+        var environment = LocalHostProcess.WithoutAwsCredentials();
+        environment["AWS_ENDPOINT_URL"] = $"http://localhost:{port}";
+        if (withCredentials)
+        {
+            environment["AWS_ACCESS_KEY_ID"] = "test";
+            environment["AWS_SECRET_ACCESS_KEY"] = "test";
+        }
+
+        await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0"], environment);
+
+        Assert.Equal(2, await host.WaitForExitAsync(StartTimeout));
+        var error = Assert.Single(host.Stderr);
+        Assert.Equal($"error: nothing answers at http://localhost:{port}/ (AWS_ENDPOINT_URL): connection refused; start the emulator (e.g. LocalStack) there, "
+            + "or unset AWS_ENDPOINT_URL and the local host starts its own emulators.", error);
+        Assert.Empty(host.EmulatorPids);
+    }
+
+    [Fact]
+    public async Task One_service_endpoint_without_the_other_is_refused_in_one_line()
+    {
+        var environment = LocalHostProcess.WithoutAwsCredentials();
+        environment["AWS_ENDPOINT_URL_DYNAMODB"] = cloud.Cloud.DynamoDbEndpoint.ToString();
+        await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0"], environment);
+
+        Assert.Equal(2, await host.WaitForExitAsync(StartTimeout));
+        var error = Assert.Single(host.Stderr);
+        Assert.StartsWith("error: AWS_ENDPOINT_URL_DYNAMODB is set but AWS_ENDPOINT_URL_SQS is not; set both", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Service_endpoints_on_this_machine_are_used_without_credentials_and_no_emulator_is_started()
+    {
+        var environment = LocalHostProcess.WithoutAwsCredentials();
+        environment["AWS_ENDPOINT_URL_DYNAMODB"] = cloud.Cloud.DynamoDbEndpoint.ToString();
+        environment["AWS_ENDPOINT_URL_SQS"] = cloud.Cloud.SqsEndpoint.ToString();
+        await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0", "--stack-name", $"endpoints-{Guid.NewGuid():N}"[..20]], environment);
+        await host.WaitUntilReadyAsync(StartTimeout);
+
+        Assert.Empty(host.EmulatorPids);
+        Assert.Contains(host.Stdout, l => l.Contains($"DynamoDB        {cloud.Cloud.DynamoDbEndpoint} (AWS_ENDPOINT_URL_DYNAMODB, credentials test/test)", StringComparison.Ordinal));
+        Assert.Contains(host.Stdout, l => l.Contains($"SQS             {cloud.Cloud.SqsEndpoint} (AWS_ENDPOINT_URL_SQS)", StringComparison.Ordinal));
+        // The tables were made there: the stack's products table answers on the shared DynamoDB.
+        using var dynamo = cloud.CreateDynamoDbClient();
+        var tables = await dynamo.ListTablesAsync();
+        Assert.Contains(tables.TableNames, t => t.StartsWith("endpoints-", StringComparison.Ordinal) && t.EndsWith("-products", StringComparison.Ordinal));
+
+        // The log lines are for a person: one short text line per entry, the framework's Information lines left out.
+        await RequestDemoTokenAsync(host);
+        var issued = await host.WaitForLineAsync(l => l.Contains("Access token", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.Matches(@"^\d\d:\d\d:\d\d\.\d{3} info Auth\.\S+  Access token \S+ issued to client demo with scope [a-z: ]+  \[correlation \S+\]$", issued);
+        Assert.DoesNotContain(host.Stdout, l => l.Contains("Microsoft.", StringComparison.Ordinal));
+        host.Signal();
+        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Theory]
+    [InlineData("create-client", "--stack-name", "orderprocessing")]
+    [InlineData("redrive", "order-events", "--stack-name", "orderprocessing")]
+    public async Task A_stack_command_without_AWS_credentials_says_how_to_give_them_in_one_line_with_exit_code_2(params string[] command)
+    {
+        await using var process = LocalHostProcess.Start(command, LocalHostProcess.WithoutAwsCredentials());
+
+        Assert.Equal(2, await process.WaitForExitAsync(StartTimeout));
+        var output = Assert.Single(process.Stdout.Concat(process.Stderr));
+        Assert.StartsWith("error: no AWS credentials found: sign in (aws configure, aws sso login) or set AWS_PROFILE", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("create-client", "--dynamodb-endpoint")]
+    [InlineData("redrive", "--sqs-endpoint")]
+    public async Task A_stack_command_whose_endpoint_does_not_answer_names_it_in_one_line_with_exit_code_2(string command, string option)
+    {
+        var endpoint = $"http://localhost:{OrderProcessing.Local.Cloud.FreePort.Next()}";
+        string[] arguments = command == "redrive" ? [command, "order-events", option, endpoint] : [command, "--stack-name", "orderprocessing", option, endpoint];
+        await using var process = LocalHostProcess.Start(arguments, LocalHostProcess.WithoutAwsCredentials());
+
+        Assert.Equal(2, await process.WaitForExitAsync(StartTimeout));
+        var output = Assert.Single(process.Stdout.Concat(process.Stderr));
+        Assert.Equal($"error: nothing answers at {endpoint}/ ({option}): connection refused; is the local host (or the emulator) running, and is this the endpoint it printed?",
+            output);
+    }
+
+    [Fact]
+    public async Task Help_exits_0_and_names_scripts_run_local()
+    {
+        await using var process = LocalHostProcess.Start(["--help"]);
+
+        Assert.Equal(0, await process.WaitForExitAsync(StartTimeout));
+        Assert.StartsWith("Usage: scripts/run-local [options]", process.Stdout[0], StringComparison.Ordinal);
+        Assert.Contains(process.Stdout, l => l.Contains("AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS", StringComparison.Ordinal));
+        Assert.Contains(process.Stdout, l => l.Contains("--log-format", StringComparison.Ordinal));
+        Assert.Empty(process.Stderr);
+    }
+
+    [Fact]
+    public async Task LOCAL_LOG_FORMAT_json_writes_the_Lambda_JSON_lines()
+    {
+        var environment = LocalHostProcess.WithoutAwsCredentials();
+        environment["AWS_ENDPOINT_URL_DYNAMODB"] = cloud.Cloud.DynamoDbEndpoint.ToString();
+        environment["AWS_ENDPOINT_URL_SQS"] = cloud.Cloud.SqsEndpoint.ToString();
+        environment["LOCAL_LOG_FORMAT"] = "json";
+        await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0", "--stack-name", $"json-logs-{Guid.NewGuid():N}"[..20]], environment);
+        await host.WaitUntilReadyAsync(StartTimeout);
+
+        await RequestDemoTokenAsync(host);
+        var issued = await host.WaitForLineAsync(l => l.Contains("Access token", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        using var json = System.Text.Json.JsonDocument.Parse(issued);
+        Assert.Equal("Information", json.RootElement.GetProperty("level").GetString());
+        Assert.Equal("demo", json.RootElement.GetProperty("client_id").GetString());
+        Assert.True(json.RootElement.TryGetProperty("correlation_id", out _));
+        Assert.DoesNotContain(host.Stdout, l => l.Contains("\"logger\":\"Microsoft.", StringComparison.Ordinal));
+        host.Signal();
+        Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static async Task RequestDemoTokenAsync(LocalHostProcess host)
+    {
+        var api = host.Stdout.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"HTTP API\s+(http://\S+)")).First(m => m.Success).Groups[1].Value;
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{api}/oauth/token")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("demo:demo-secret"u8.ToArray()));
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 }

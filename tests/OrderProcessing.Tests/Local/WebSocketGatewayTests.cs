@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
+using OrderProcessing.Local.Cloud;
 using OrderProcessing.Local.WebSockets;
 
 namespace OrderProcessing.Tests.Local;
@@ -179,8 +180,8 @@ public sealed class WebSocketGatewayTests : IAsyncLifetime
         Assert.Equal("Missing Authentication Token", JsonNode.Parse(await none.Content.ReadAsStringAsync())!["message"]!.GetValue<string>());
 
         // Well formed, but not the accepted identity, or signed with the wrong secret: refused too, as AWS does.
-        using var stranger = ConnectionsApiClients.SignedHttp("someone-else", "local");
-        using var wrongSecret = ConnectionsApiClients.SignedHttp("local", "not-the-secret");
+        using var stranger = ConnectionsApiClients.SignedHttp("someone-else", LocalCloud.SecretAccessKey);
+        using var wrongSecret = ConnectionsApiClients.SignedHttp(LocalCloud.AccessKeyId, "not-the-secret");
         using var unknownKey = await stranger.PostAsync(endpoint, Json("{\"type\":\"stranger\"}"));
         using var badSignature = await wrongSecret.PostAsync(endpoint, Json("{\"type\":\"wrong secret\"}"));
         Assert.Equal(HttpStatusCode.Forbidden, unknownKey.StatusCode);

@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using System.Reflection;
+using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Http.Metadata;

@@ -30,10 +30,16 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
         var json = httpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         var (path, message) = Describe(bad, endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType,
             endpoint?.Metadata.GetMetadata<MethodInfo>(), json);
+        return await WriteAsync(problems, httpContext, path, message);
+    }
+
+    /// <summary>Answers the 400 validation problem naming <paramref name="path"/>.</summary>
+    public static Task<bool> WriteAsync(IProblemDetailsService problems, HttpContext httpContext, string path, string message)
+    {
         var validation = new RequestValidation();
         validation.Add(path, message);
         httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        return problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             ProblemDetails = new HttpValidationProblemDetails(validation.ToDictionary())
@@ -43,7 +49,7 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
                 Title = ValidationProblems.Title,
                 Detail = path == "$" ? message : $"{path}: {message}",
             },
-        });
+        }).AsTask();
     }
 
     /// <summary>
@@ -76,6 +82,43 @@ internal sealed partial class BadRequests(IProblemDetailsService problems) : IEx
             ? ("$", "A JSON body is required.")
             : ("$", "The request could not be read.");
     }
+
+    /// <summary>
+    /// The query or route parameter that could not be read, for a 400 the framework answered without an exception
+    /// (the Request Delegate Generator refuses an optional parameter that does not parse by status code alone).
+    /// </summary>
+    public static (string Path, string Message)? DescribeUnreadableParameter(HttpContext context)
+    {
+        foreach (var parameter in context.GetEndpoint()?.Metadata.GetOrderedMetadata<IParameterBindingMetadata>() ?? [])
+        {
+            if (!parameter.HasTryParse)
+            {
+                continue;
+            }
+
+            string? raw = context.Request.Query.TryGetValue(parameter.Name, out var query) ? query.ToString()
+                : context.Request.RouteValues.TryGetValue(parameter.Name, out var route) ? route?.ToString() : null;
+            var type = parameter.ParameterInfo.ParameterType;
+            if (!string.IsNullOrEmpty(raw) && !Parses(Nullable.GetUnderlyingType(type) ?? type, raw))
+            {
+                return (parameter.Name, $"Expected {Expected(type)}, got \"{raw}\".");
+            }
+        }
+
+        return null;
+    }
+
+    private static bool Parses(Type type, string raw) => type switch
+    {
+        _ when type == typeof(int) => int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+        _ when type == typeof(long) => long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+        _ when type == typeof(decimal) => decimal.TryParse(raw, NumberStyles.Number, CultureInfo.InvariantCulture, out _),
+        _ when type == typeof(double) => double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
+        _ when type == typeof(bool) => bool.TryParse(raw, out _),
+        _ when type == typeof(Guid) => Guid.TryParse(raw, out _),
+        _ when type == typeof(DateTimeOffset) => DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
+        _ => true, // A type we cannot check here: the generic 400 stands.
+    };
 
     private static string DescribeJson(JsonException json, Type? expected)
     {

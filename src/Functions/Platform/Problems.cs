@@ -53,7 +53,18 @@ public static class Problems
                 _ => StatusCodes.Status500InternalServerError,
             },
         });
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(async pages =>
+        {
+            var http = pages.HttpContext;
+            var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+            if (http.Response.StatusCode == StatusCodes.Status400BadRequest && BadRequests.DescribeUnreadableParameter(http) is { } unreadable)
+            {
+                await BadRequests.WriteAsync(problems, http, unreadable.Path, unreadable.Message);
+                return;
+            }
+
+            await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = { Status = http.Response.StatusCode } });
+        });
         app.Use((context, next) =>
         {
             // A charset the JSON reader cannot decode (utf-7, made-up names) is refused before any endpoint reads the body.

@@ -192,7 +192,8 @@ public sealed class LocalHostProcessTests(CloudFixture cloud)
         var environment = LocalHostProcess.WithoutAwsCredentials();
         environment["AWS_ENDPOINT_URL_DYNAMODB"] = cloud.Cloud.DynamoDbEndpoint.ToString();
         environment["AWS_ENDPOINT_URL_SQS"] = cloud.Cloud.SqsEndpoint.ToString();
-        await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0", "--stack-name", $"endpoints-{Guid.NewGuid():N}"[..20]], environment);
+        var stackName = $"endpoints-{Guid.NewGuid():N}"[..20];
+        await using var host = LocalHostProcess.Start(["--urls", "http://127.0.0.1:0", "--stack-name", stackName], environment);
         await host.WaitUntilReadyAsync(StartTimeout);
 
         Assert.Empty(host.EmulatorPids);
@@ -200,8 +201,8 @@ public sealed class LocalHostProcessTests(CloudFixture cloud)
         Assert.Contains(host.Stdout, l => l.Contains($"SQS             {cloud.Cloud.SqsEndpoint} (AWS_ENDPOINT_URL_SQS)", StringComparison.Ordinal));
         // The tables were made there: the stack's products table answers on the shared DynamoDB.
         using var dynamo = cloud.CreateDynamoDbClient();
-        var tables = await dynamo.ListTablesAsync();
-        Assert.Contains(tables.TableNames, t => t.StartsWith("endpoints-", StringComparison.Ordinal) && t.EndsWith("-products", StringComparison.Ordinal));
+        var products = await dynamo.DescribeTableAsync($"{stackName}-products");
+        Assert.Equal(Amazon.DynamoDBv2.TableStatus.ACTIVE, products.Table.TableStatus);
 
         // The log lines are for a person: one short text line per entry, the framework's Information lines left out.
         await RequestDemoTokenAsync(host);

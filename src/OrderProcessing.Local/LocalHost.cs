@@ -305,7 +305,8 @@ public sealed class LocalHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_LOCAL_KEY_DIR", (string?)options.SigningKeyDirectory)]);
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create(ApiDocs.ReferencePageSetting, (string?)"true")]);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = gateway.CallbackUrl.ToString() });
-        if (FixedIssuer(options) is { } issuer)
+        // The template's AuthIssuer defaults to empty; the user's AUTH_ISSUER wins over it, as it would on AWS.
+        if ((NonEmpty(Environment.GetEnvironmentVariable("AUTH_ISSUER")) ?? FixedIssuer(options)) is { } issuer)
         {
             builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_ISSUER", (string?)issuer)]);
         }
@@ -354,6 +355,8 @@ public sealed class LocalHost : IAsyncDisposable
     /// not pass the WebSocket check, which reaches the app at localhost; so the issuer is pinned to the first URL
     /// when its port is known in advance (and AUTH_ISSUER is not set by the user).
     /// </summary>
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
     private static string? FixedIssuer(LocalHostOptions options) =>
         string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AUTH_ISSUER"))
         && options.Urls.Count > 0

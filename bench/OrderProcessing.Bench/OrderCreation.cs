@@ -42,6 +42,19 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
         await RawTransactionsAsync(4, 100);
     }
 
+    /// <summary>One order for each pair of products, one after the other, so that the API has read every product once.</summary>
+    public async Task EveryProductOnceAsync()
+    {
+        for (var i = 0; i + 1 < productIds.Count; i += 2)
+        {
+            using var response = await api.PostAsync(new Uri("/orders", UriKind.Relative), OrderBody(productIds[i], productIds[i + 1]));
+            if (response.StatusCode != HttpStatusCode.Created)
+            {
+                throw new InvalidOperationException($"POST /orders answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+    }
+
     public async Task<Latencies> OrdersAsync(int concurrency, int count, bool withKey)
     {
         var latencies = new double[count];

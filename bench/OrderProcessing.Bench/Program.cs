@@ -31,6 +31,17 @@ var ordersPerLevel = Arg("--orders", 600);
 var levels = (ArgText("--concurrency") ?? "1,8,32").Split(',').Select(s => int.Parse(s, invariant)).ToArray();
 var lifecycleOrders = Arg("--lifecycle-orders", 40);
 var roundTrips = Arg("--round-trips", 100);
+
+// --only start,creation,calls,flash-sale,lifecycle runs those parts alone (the lifecycle part includes the cost).
+string[] parts = ["start", "creation", "calls", "flash-sale", "lifecycle"];
+var only = (ArgText("--only") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+if (only.FirstOrDefault(p => !parts.Contains(p, StringComparer.Ordinal)) is { } unknown)
+{
+    Console.Error.WriteLine($"--only takes a comma-separated list of {string.Join(", ", parts)}; '{unknown}' is none of them.");
+    return 2;
+}
+
+bool Runs(string part) => only.Length == 0 || only.Contains(part, StringComparer.Ordinal);
 const int Products = 200;
 var root = FindRoot();
 var results = Path.Combine(root, "bench", "results");
@@ -102,7 +113,7 @@ await using var system = await LocalHost.StartAsync(new LocalHostOptions
 
 Progress("timing the Functions app process start");
 var appStarts = new List<TimeSpan>();
-for (var i = 0; i < 3; i++)
+for (var i = 0; i < (Runs("start") ? 3 : 0); i++)
 {
     if (await AppStart.FunctionsProcessAsync(apiHost, root, cancel.Token) is { } elapsed)
     {
@@ -128,8 +139,14 @@ using var apiHttp = await ClientAsync(apiHost);
 var creation = new OrderCreation(apiHttp, dynamo, apiHost.Stack.Tables["ProductsTable"], apiHost.Stack.Tables["OrdersTable"], productIds);
 Progress("warming up");
 await creation.WarmUpAsync();
+if (!Runs("creation"))
+{
+    // Without the creation runs the API's catalogue memory would be colder than in a whole run: order every product once.
+    await creation.EveryProductOnceAsync();
+}
+
 var creationLevels = new List<CreationLevel>();
-foreach (var concurrency in levels)
+foreach (var concurrency in Runs("creation") ? levels : [])
 {
     Progress($"order creation at {concurrency} concurrent clients");
     creationLevels.Add(await creation.MeasureAsync(concurrency, ordersPerLevel));
@@ -141,7 +158,7 @@ using var apiMeter = new AwsCallMeter(new AwsCallMeter.Endpoints(
     apiHost.Cloud.DynamoDbEndpoint.Authority, apiHost.Cloud.SqsEndpoint.Authority, "-", apiHost.Urls[0].Authority, new Dictionary<string, string>()));
 const int CountedOrders = 200;
 var callsPerOrder = new Dictionary<bool, IReadOnlyDictionary<string, double>>();
-foreach (var withKey in new[] { false, true })
+foreach (var withKey in Runs("calls") ? [false, true] : Array.Empty<bool>())
 {
     Progress($"DynamoDB calls per POST /orders{(withKey ? " with Idempotency-Key" : "")}");
     apiMeter.Reset();
@@ -153,16 +170,20 @@ foreach (var withKey in new[] { false, true })
 }
 
 // 3c. A flash sale: one product, its stock over 8 shards, 32 customers buying one unit each.
-Progress("flash sale: one product over 8 shards, 32 customers");
+if (Runs("flash-sale"))
+{
+    Progress("flash sale: one product over 8 shards, 32 customers");
+}
+
 var customers = new List<HttpClient>();
-for (var i = 0; i < 32; i++)
+for (var i = 0; i < (Runs("flash-sale") ? 32 : 0); i++)
 {
     customers.Add(await ClientAsync(apiHost));
 }
 
 using var apiCapacity = new CapacityMeter(apiHost.App.Services.GetRequiredService<IAmazonDynamoDB>());
 var flashSales = new List<FlashSaleResult>();
-foreach (var shards in new[] { 1, 8 })
+foreach (var shards in Runs("flash-sale") ? [1, 8] : Array.Empty<int>())
 {
     flashSales.Add(await FlashSale.RunAsync(apiHost, customers, apiMeter, apiCapacity, shards, ordersPerLevel, cancel.Token));
 }
@@ -170,31 +191,43 @@ foreach (var shards in new[] { 1, 8 })
 customers.ForEach(c => c.Dispose());
 
 // 4. The whole life of orders, counted at the HTTP layer under every client, and the DELIVERED latency.
-var functionsByArn = system.QueueSources!.Sources.ToDictionary(s => s.Queue.Arn, s => s.Settings.FunctionLogicalId, StringComparer.Ordinal);
-foreach (var stream in system.EventSources!.Sources)
+LifecycleResult? lifecycle = null;
+double[] rawSqs = [];
+IReadOnlyList<CostLine> costs = [];
+if (Runs("lifecycle"))
 {
-    functionsByArn[stream.Arn] = "OrderEventsPublisher";
-}
+    var functionsByArn = system.QueueSources!.Sources.ToDictionary(s => s.Queue.Arn, s => s.Settings.FunctionLogicalId, StringComparer.Ordinal);
+    foreach (var stream in system.EventSources!.Sources)
+    {
+        functionsByArn[stream.Arn] = "OrderEventsPublisher";
+    }
 
-using var meter = new AwsCallMeter(new AwsCallMeter.Endpoints(
-    apiHost.Cloud.DynamoDbEndpoint.Authority, apiHost.Cloud.SqsEndpoint.Authority, system.WebSockets.CallbackUrl.Authority, system.Urls[0].Authority, functionsByArn));
-using var capacity = new CapacityMeter(system.App.Services.GetRequiredService<IAmazonDynamoDB>());
-using var systemHttp = await ClientAsync(system);
-var token = systemHttp.DefaultRequestHeaders.Authorization!.Parameter!;
-var lifecycleCreation = new OrderCreation(systemHttp, dynamo, system.Stack.Tables["ProductsTable"], system.Stack.Tables["OrdersTable"], productIds);
-Progress("warming up the pipeline");
-await new OrderLifecycle(system, systemHttp, token, lifecycleCreation, meter, capacity).RunAsync(3, cancel.Token);
-Progress($"{lifecycleOrders} orders, each placed → WebSocket DELIVERED");
-var lifecycle = await new OrderLifecycle(system, systemHttp, token, lifecycleCreation, meter, capacity).RunAsync(lifecycleOrders, cancel.Token);
-Progress($"{roundTrips} raw SQS round trips");
-var rawSqs = await OrderLifecycle.RawSqsRoundTripsAsync(sqs, roundTrips, cancel.Token);
-var costs = CostModel.PerMillionOrders(lifecycle);
+    using var meter = new AwsCallMeter(new AwsCallMeter.Endpoints(
+        apiHost.Cloud.DynamoDbEndpoint.Authority, apiHost.Cloud.SqsEndpoint.Authority, system.WebSockets.CallbackUrl.Authority, system.Urls[0].Authority, functionsByArn));
+    using var capacity = new CapacityMeter(system.App.Services.GetRequiredService<IAmazonDynamoDB>());
+    using var systemHttp = await ClientAsync(system);
+    var token = systemHttp.DefaultRequestHeaders.Authorization!.Parameter!;
+    var lifecycleCreation = new OrderCreation(systemHttp, dynamo, system.Stack.Tables["ProductsTable"], system.Stack.Tables["OrdersTable"], productIds);
+    Progress("warming up the pipeline");
+    await new OrderLifecycle(system, systemHttp, token, lifecycleCreation, meter, capacity).RunAsync(3, cancel.Token);
+    Progress($"{lifecycleOrders} orders, each placed → WebSocket DELIVERED");
+    lifecycle = await new OrderLifecycle(system, systemHttp, token, lifecycleCreation, meter, capacity).RunAsync(lifecycleOrders, cancel.Token);
+    Progress($"{roundTrips} raw SQS round trips");
+    rawSqs = await OrderLifecycle.RawSqsRoundTripsAsync(sqs, roundTrips, cancel.Token);
+    costs = CostModel.PerMillionOrders(lifecycle);
+}
 
 // 5. The report.
 Say($"## Run of {startedAt:yyyy-MM-dd HH:mm} UTC");
 Say();
 Say($"Machine: {Machine.Describe()}; load average (1 min) {machine.LoadDuringRun()}. Release build; app logging at Warning.");
 Say();
+if (only.Length > 0)
+{
+    Say($"Parts run: {string.Join(", ", only)} (`--only`).");
+    Say();
+}
+
 Say("### Start-up");
 Say();
 Say("| what | time to first `GET /health` 200 |");
@@ -202,97 +235,117 @@ Say("|---|---:|");
 Say(string.Create(invariant, $"| local host in-process: DynamoDB Local + fauxqs started, {apiHost.Stack.Tables.Count} tables and {apiHost.Stack.Queues.Count} queues created, demo data seeded, app started | {hostStart.TotalSeconds:0.00} s |"));
 Say(appStarts.Count > 0
     ? string.Create(invariant, $"| Functions app process (`dotnet OrderProcessing.Functions.dll`, a function's environment), {appStarts.Count} starts | {string.Join(" / ", appStarts.Select(t => $"{t.TotalMilliseconds:0} ms"))} |")
-    : "| Functions app process | not measured (OrderProcessing.Functions.runtimeconfig.json not next to the bench) |");
+    : Runs("start")
+        ? "| Functions app process | not measured (OrderProcessing.Functions.runtimeconfig.json not next to the bench) |"
+        : "| Functions app process | not run (`--only`) |");
 Say();
-Say("### Order creation");
-Say();
-Say(string.Create(invariant, $"{ordersPerLevel} orders per level and variant, two lines each, random products of {Products}; raw = the same TransactWriteItems (two conditional stock decrements, the order Put) sent straight to the same DynamoDB Local by the same number of callers."));
-Say();
-Say("| clients | raw TransactWriteItems/s | orders/s | ratio to raw | p50 / p95 / p99 ms | orders/s with Idempotency-Key | ratio to raw | p50 / p95 / p99 ms |");
-Say("|---:|---:|---:|---:|---:|---:|---:|---:|");
-foreach (var level in creationLevels)
+if (creationLevels.Count > 0)
 {
-    Say(string.Create(invariant,
-        $"| {level.Concurrency} | {level.RawPerSecond:0} | {level.Plain.PerSecond:0} | {level.Plain.PerSecond / level.RawPerSecond:0.00} | {level.Plain.P50:0.0} / {level.Plain.P95:0.0} / {level.Plain.P99:0.0} | {level.Keyed.PerSecond:0} | {level.Keyed.PerSecond / level.RawPerSecond:0.00} | {level.Keyed.P50:0.0} / {level.Keyed.P95:0.0} / {level.Keyed.P99:0.0} |"));
+    Say("### Order creation");
+    Say();
+    Say(string.Create(invariant, $"{ordersPerLevel} orders per level and variant, two lines each, random products of {Products}; raw = the same TransactWriteItems (two conditional stock decrements, the order Put) sent straight to the same DynamoDB Local by the same number of callers."));
+    Say();
+    Say("| clients | raw TransactWriteItems/s | orders/s | ratio to raw | p50 / p95 / p99 ms | orders/s with Idempotency-Key | ratio to raw | p50 / p95 / p99 ms |");
+    Say("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    foreach (var level in creationLevels)
+    {
+        Say(string.Create(invariant,
+            $"| {level.Concurrency} | {level.RawPerSecond:0} | {level.Plain.PerSecond:0} | {level.Plain.PerSecond / level.RawPerSecond:0.00} | {level.Plain.P50:0.0} / {level.Plain.P95:0.0} / {level.Plain.P99:0.0} | {level.Keyed.PerSecond:0} | {level.Keyed.PerSecond / level.RawPerSecond:0.00} | {level.Keyed.P50:0.0} / {level.Keyed.P95:0.0} / {level.Keyed.P99:0.0} |"));
+    }
+
+    await File.WriteAllTextAsync(Path.Combine(results, "throughput.svg"), ThroughputChart.Svg(
+        "Order creation through the local host vs raw DynamoDB Local writes",
+        levels,
+        [
+            ("raw TransactWriteItems", "#888888", creationLevels.Select(l => l.RawPerSecond).ToList()),
+            ("POST /orders", "#1f77b4", creationLevels.Select(l => l.Plain.PerSecond).ToList()),
+            ("with Idempotency-Key", "#ff7f0e", creationLevels.Select(l => l.Keyed.PerSecond).ToList()),
+        ]), cancel.Token);
+    Say();
+    Say("![Order creation throughput against concurrency](results/throughput.svg)");
+    Say();
 }
 
-await File.WriteAllTextAsync(Path.Combine(results, "throughput.svg"), ThroughputChart.Svg(
-    "Order creation through the local host vs raw DynamoDB Local writes",
-    levels,
-    [
-        ("raw TransactWriteItems", "#888888", creationLevels.Select(l => l.RawPerSecond).ToList()),
-        ("POST /orders", "#1f77b4", creationLevels.Select(l => l.Plain.PerSecond).ToList()),
-        ("with Idempotency-Key", "#ff7f0e", creationLevels.Select(l => l.Keyed.PerSecond).ToList()),
-    ]), cancel.Token);
-Say();
-Say("![Order creation throughput against concurrency](results/throughput.svg)");
-Say();
-Say("### DynamoDB calls per accepted POST /orders");
-Say();
-Say(string.Create(invariant, $"{CountedOrders} orders at 8 clients on the API stack (no event sources), every DynamoDB call counted, auth (deny-list and rate limit) included; \"refused\" = a call DynamoDB answered 400 (a failed condition or a cancelled transaction)."));
-Say();
-Say("| variant | DynamoDB calls per order | by operation |");
-Say("|---|---:|---|");
-foreach (var (withKey, calls) in callsPerOrder)
+if (callsPerOrder.Count > 0)
 {
-    Say(string.Create(invariant, $"| {(withKey ? "with Idempotency-Key" : "without a key")} | {calls.Values.Sum():0.00} | {string.Join(", ", calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value:0.00}"))} |"));
+    Say("### DynamoDB calls per accepted POST /orders");
+    Say();
+    Say(string.Create(invariant, $"{CountedOrders} orders at 8 clients on the API stack (no event sources), every DynamoDB call counted, auth (deny-list and rate limit) included; \"refused\" = a call DynamoDB answered 400 (a failed condition or a cancelled transaction)."));
+    Say();
+    Say("| variant | DynamoDB calls per order | by operation |");
+    Say("|---|---:|---|");
+    foreach (var (withKey, calls) in callsPerOrder)
+    {
+        Say(string.Create(invariant, $"| {(withKey ? "with Idempotency-Key" : "without a key")} | {calls.Values.Sum():0.00} | {string.Join(", ", calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value:0.00}"))} |"));
+    }
+
+    Say();
 }
 
-Say();
-Say("### Flash sale: one product, 32 customers");
-Say();
-Say(string.Create(invariant, $"{ordersPerLevel} orders of one unit each of the same product by 32 customers (a client and token each) at once, after one warm-up order each. Hottest item's share = the write units of the most-taken stock shard (2 per order it served) over all write units the API consumed in the run."));
-Say();
-Say("| stock shards | orders/s | TransactWriteItems refused (TransactionConflict retries) | orders per shard | hottest item's share of write units | goal 1.5/N |");
-Say("|---:|---:|---:|---|---:|---:|");
-foreach (var sale in flashSales)
+if (flashSales.Count > 0)
 {
-    Say(string.Create(invariant, $"| {sale.Shards} | {sale.PerSecond:0} | {sale.RefusedTransactions} | {string.Join(" / ", sale.TakenByShard)} | {sale.HottestShare:0.000} | {1.5 / sale.Shards:0.000} |"));
+    Say("### Flash sale: one product, 32 customers");
+    Say();
+    Say(string.Create(invariant, $"{ordersPerLevel} orders of one unit each of the same product by 32 customers (a client and token each) at once, after one warm-up order each. Hottest item's share = the write units of the most-taken stock shard (2 per order it served) over all write units the API consumed in the run."));
+    Say();
+    Say("| stock shards | orders/s | TransactWriteItems refused (TransactionConflict retries) | orders per shard | hottest item's share of write units | goal 1.5/N |");
+    Say("|---:|---:|---:|---|---:|---:|");
+    foreach (var sale in flashSales)
+    {
+        Say(string.Create(invariant, $"| {sale.Shards} | {sale.PerSecond:0} | {sale.RefusedTransactions} | {string.Join(" / ", sale.TakenByShard)} | {sale.HottestShare:0.000} | {1.5 / sale.Shards:0.000} |"));
+    }
+
+    Say();
 }
 
-Say();
-Say("### Order placed → WebSocket DELIVERED");
-Say();
-Say(string.Create(invariant, $"{lifecycle.Orders} orders one at a time, each from just before `POST /orders` to its `DELIVERED` frame on a WebSocket held open through the local WebSocket gateway (carrier delays 0); raw = send → receive → delete on a FIFO queue of its own on the same fauxqs, {roundTrips} times."));
-Say();
-Say("| what | p50 | p95 | p99 | max |");
-Say("|---|---:|---:|---:|---:|");
-Say(LatencyRow("order placed → WebSocket DELIVERED", lifecycle.PlacedToDelivered));
-Say(LatencyRow("raw SQS send → receive (FIFO)", rawSqs));
-Say();
-Say($"Frames received per order: {string.Join(", ", lifecycle.FramesByStatus.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => string.Create(invariant, $"{f.Key} {(double)f.Value / lifecycle.Orders:0.##}")))}.");
-Say();
-Say("### AWS calls per accepted order");
-Say();
-Say("Counted over the orders' whole life (API, stream publisher, delivery processor, carrier simulator, status updater, notifications) at the HTTP layer under every client in the process. Lambda rows are invocations (one `POST /events` by a local event source mapping or the WebSocket gateway); their time is the summed invocation time.");
-Say();
-Say("| service | call | per order | ms per call |");
-Say("|---|---|---:|---:|");
-foreach (var (name, count) in lifecycle.PerRun.Calls.OrderBy(c => c.Key, StringComparer.Ordinal))
+if (lifecycle is not null)
 {
-    var space = name.StartsWith("DynamoDB Streams", StringComparison.Ordinal) ? "DynamoDB Streams".Length
-        : name.StartsWith("HTTP API", StringComparison.Ordinal) ? "HTTP API".Length
-        : name.IndexOf(' ', StringComparison.Ordinal);
-    Say(string.Create(invariant, $"| {name[..space]} | {name[(space + 1)..]} | {(double)count.Requests / lifecycle.Orders:0.00} | {count.Time.TotalMilliseconds / count.Requests:0.0} |"));
+    Say("### Order placed → WebSocket DELIVERED");
+    Say();
+    Say(string.Create(invariant, $"{lifecycle.Orders} orders one at a time, each from just before `POST /orders` to its `DELIVERED` frame on a WebSocket held open through the local WebSocket gateway (carrier delays 0); raw = send → receive → delete on a FIFO queue of its own on the same fauxqs, {roundTrips} times."));
+    Say();
+    Say("| what | p50 | p95 | p99 | max |");
+    Say("|---|---:|---:|---:|---:|");
+    Say(LatencyRow("order placed → WebSocket DELIVERED", lifecycle.PlacedToDelivered));
+    Say(LatencyRow("raw SQS send → receive (FIFO)", rawSqs));
+    Say();
+    Say($"Frames received per order: {string.Join(", ", lifecycle.FramesByStatus.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => string.Create(invariant, $"{f.Key} {(double)f.Value / lifecycle.Orders:0.##}")))}.");
+    Say();
+    Say("### AWS calls per accepted order");
+    Say();
+    Say("Counted over the orders' whole life (API, stream publisher, delivery processor, carrier simulator, status updater, notifications) at the HTTP layer under every client in the process. Lambda rows are invocations (one `POST /events` by a local event source mapping or the WebSocket gateway); their time is the summed invocation time.");
+    Say();
+    Say("| service | call | per order | ms per call |");
+    Say("|---|---|---:|---:|");
+    foreach (var (name, count) in lifecycle.PerRun.Calls.OrderBy(c => c.Key, StringComparer.Ordinal))
+    {
+        var space = name.StartsWith("DynamoDB Streams", StringComparison.Ordinal) ? "DynamoDB Streams".Length
+            : name.StartsWith("HTTP API", StringComparison.Ordinal) ? "HTTP API".Length
+            : name.IndexOf(' ', StringComparison.Ordinal);
+        Say(string.Create(invariant, $"| {name[..space]} | {name[(space + 1)..]} | {(double)count.Requests / lifecycle.Orders:0.00} | {count.Time.TotalMilliseconds / count.Requests:0.0} |"));
+    }
+
+    Say();
+    Say(string.Create(invariant, $"DynamoDB capacity per order, as DynamoDB Local reported it (ReturnConsumedCapacity on every call of the app): {lifecycle.PerRun.WriteUnits / lifecycle.Orders:0.0} WRU, {lifecycle.PerRun.ReadUnits / lifecycle.Orders:0.0} RRU."));
+    Say(string.Create(invariant, $"By table (WRU / RRU per order): {string.Join(", ", lifecycle.PerRun.UnitsByTable.OrderByDescending(t => t.Value.Write).Select(t => $"{t.Key.Replace(system.Stack.StackName + "-", "", StringComparison.Ordinal)} {t.Value.Write / lifecycle.Orders:0.0} / {t.Value.Read / lifecycle.Orders:0.0}"))}."));
+    Say(string.Create(invariant, $"The WebSocket connection itself ($connect + $disconnect, once per connection): {string.Join(", ", lifecycle.Connection.Calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value.Requests}"))}; {lifecycle.Connection.WriteUnits:0.0} WRU, {lifecycle.Connection.ReadUnits:0.0} RRU."));
+    Say();
+    Say($"### AWS cost per million orders ({Prices.Region}, list prices of {Prices.AsOf})");
+    Say();
+    Say("| service | unit | units per order | price | $ per million orders |");
+    Say("|---|---|---:|---|---:|");
+    foreach (var line in costs)
+    {
+        Say(string.Create(invariant, $"| {line.Service} | {line.Unit} | {line.UnitsPerOrder:0.###} | {line.Price} | {line.DollarsPerMillionOrders:0.00} |"));
+    }
+
+    Say(string.Create(invariant, $"| **total** | | | | **{costs.Sum(c => c.DollarsPerMillionOrders):0.00}** |"));
 }
 
-Say();
-Say(string.Create(invariant, $"DynamoDB capacity per order, as DynamoDB Local reported it (ReturnConsumedCapacity on every call of the app): {lifecycle.PerRun.WriteUnits / lifecycle.Orders:0.0} WRU, {lifecycle.PerRun.ReadUnits / lifecycle.Orders:0.0} RRU."));
-Say(string.Create(invariant, $"By table (WRU / RRU per order): {string.Join(", ", lifecycle.PerRun.UnitsByTable.OrderByDescending(t => t.Value.Write).Select(t => $"{t.Key.Replace(system.Stack.StackName + "-", "", StringComparison.Ordinal)} {t.Value.Write / lifecycle.Orders:0.0} / {t.Value.Read / lifecycle.Orders:0.0}"))}."));
-Say(string.Create(invariant, $"The WebSocket connection itself ($connect + $disconnect, once per connection): {string.Join(", ", lifecycle.Connection.Calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value.Requests}"))}; {lifecycle.Connection.WriteUnits:0.0} WRU, {lifecycle.Connection.ReadUnits:0.0} RRU."));
-Say();
-Say($"### AWS cost per million orders ({Prices.Region}, list prices of {Prices.AsOf})");
-Say();
-Say("| service | unit | units per order | price | $ per million orders |");
-Say("|---|---|---:|---|---:|");
-foreach (var line in costs)
-{
-    Say(string.Create(invariant, $"| {line.Service} | {line.Unit} | {line.UnitsPerOrder:0.###} | {line.Price} | {line.DollarsPerMillionOrders:0.00} |"));
-}
-
-Say(string.Create(invariant, $"| **total** | | | | **{costs.Sum(c => c.DollarsPerMillionOrders):0.00}** |"));
-await File.WriteAllTextAsync(Path.Combine(results, "latest.md"), markdown.ToString(), cancel.Token);
-Progress($"written to {Path.Combine(results, "latest.md")} and throughput.svg; the app's own output is in {appLog}");
+// A run of some parts leaves the whole run's report (and chart) alone.
+var reportFile = Path.Combine(results, only.Length == 0 ? "latest.md" : $"latest-{string.Join("-", only)}.md");
+await File.WriteAllTextAsync(reportFile, markdown.ToString(), cancel.Token);
+Progress($"written to {reportFile}{(creationLevels.Count > 0 ? " and throughput.svg" : "")}; the app's own output is in {appLog}");
 return 0;
 
 string LatencyRow(string what, double[] sorted) => string.Create(invariant,

@@ -23,6 +23,9 @@ internal static partial class DeliveryLog
     [LoggerMessage(Level = LogLevel.Debug, Message = "Published {Status} of shipment {ShipmentId} (order {OrderId})")]
     public static partial void StatusPublished(this ILogger logger, string shipmentId, DeliveryStatus status, string orderId);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Status} of shipment {ShipmentId} moves order {OrderId} nowhere new; not published")]
+    public static partial void StatusNotPublished(this ILogger logger, string shipmentId, DeliveryStatus status, string orderId);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Carrier step {Status} of shipment {ShipmentId} scheduled in {DelaySeconds} s")]
     public static partial void StepScheduled(this ILogger logger, string shipmentId, DeliveryStatus status, int delaySeconds);
 

@@ -39,7 +39,7 @@ public sealed class DeliveryProcessor(
                 await CancelShipmentAsync(orderEvent, cancellationToken);
                 break;
             case OrderEvent.StatusChanged:
-                // Status changes that delivery itself caused, echoed by the order stream: nothing to do.
+                // No longer published; one still in the queue concerns nobody here.
                 break;
             default:
                 throw new PoisonMessageException($"Order event type '{orderEvent.Type}' is unknown.");
@@ -72,8 +72,9 @@ public sealed class DeliveryProcessor(
             logger.ShipmentExists(shipment.ShipmentId, shipment.OrderId, shipment.Status);
         }
 
-        // Also when the shipment existed: the delivery that wrote it may have failed before these two steps.
-        await publisher.PublishAsync(DeliveryStatusChanged.For(shipment, shipment.History[0]), shipment.CorrelationId, cancellationToken);
+        // Also when the shipment existed: the delivery that wrote it may have failed before these two steps. (CREATED
+        // moves no order, so the publisher sends nothing for it; it still checks its queue.)
+        await publisher.PublishAsync(shipment, shipment.History[0], cancellationToken);
         if (options.Value.SimulatorEnabled && shipment.Status == DeliveryStatus.Created)
         {
             await simulator.ScheduleFirstStepAsync(shipment, cancellationToken);

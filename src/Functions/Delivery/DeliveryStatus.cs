@@ -115,4 +115,13 @@ public static class DeliveryStatusMapping
     /// <summary>The order status a delivery status leads to, or null when it leaves the order as it is.</summary>
     public static OrderStatus? OrderStatusFor(DeliveryStatus status) =>
         ToOrderStatus.TryGetValue(status, out var orderStatus) ? orderStatus : null;
+
+    /// <summary>
+    /// Whether a shipment's move from <paramref name="previous"/> (null: none, a new shipment) to <paramref name="status"/>
+    /// can move its order: the new status leads to an order status, and not to the one the previous status led to
+    /// (IN_TRANSIT after SHIPPED: the order was sent to SHIPPED by that change's own publication). Only these changes
+    /// are published to delivery-status-queue.fifo.
+    /// </summary>
+    public static bool MovesOrder(DeliveryStatus? previous, DeliveryStatus status) =>
+        OrderStatusFor(status) is { } target && (previous is not { } before || OrderStatusFor(before) != target);
 }

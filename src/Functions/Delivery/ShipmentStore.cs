@@ -6,13 +6,12 @@ using static OrderProcessing.Functions.Platform.DynamoItem;
 namespace OrderProcessing.Functions.Delivery;
 
 /// <summary>
-/// The Shipments table: one item per shipment (HASH shipmentId) with its status history and the carrier event
-/// ids already applied; GSI <c>by-order</c> finds an order's shipments, <c>by-tracking-number</c> the shipment a
-/// carrier reports on. Every change is a conditional write on <c>version</c>.
+/// The Shipments table: one item per shipment (HASH shipmentId, derived from the order id) with its status history
+/// and the carrier event ids already applied; GSI <c>by-tracking-number</c> finds the shipment a carrier reports on.
+/// Every change is a conditional write on <c>version</c>.
 /// </summary>
 public sealed class ShipmentStore(IAmazonDynamoDB dynamo, ResourceNames names)
 {
-    public const string ByOrderIndex = "by-order";
     public const string ByTrackingNumberIndex = "by-tracking-number";
 
     public string Table => names.ShipmentsTable;

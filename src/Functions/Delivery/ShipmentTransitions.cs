@@ -26,9 +26,11 @@ public sealed record ShipmentTransitionResult(ShipmentTransitionOutcome Outcome,
 /// <summary>
 /// Moves a shipment to a reported status for every source (order cancellation, carrier simulator, carrier
 /// webhook): asks <see cref="ShipmentStatusRules"/>, writes the change with a conditional update on the
-/// version, and publishes it to delivery-status-queue.fifo. Publication is at least once: when a report finds
-/// its change already written (a retry after a failure between write and publish), the change is published
-/// again under the same event id, which the queue and the status updater both treat as a repeat.
+/// version, and publishes it to delivery-status-queue.fifo if it can move the order. Publication is at least once:
+/// when a report finds its change already written (a retry after a failure between write and publish), the change
+/// is published again under the same event id, which the queue and the status updater both treat as a repeat.
+/// A failed publication fails the report (the message is retried, the webhook answers 503 and the carrier sends
+/// it again), which is why a change that leads to the same order status as the one before it need not be sent.
 /// </summary>
 public sealed class ShipmentTransitions(ShipmentStore shipments, DeliveryStatusPublisher publisher, TimeProvider clock, ILogger<ShipmentTransitions> logger)
 {
@@ -44,7 +46,7 @@ public sealed class ShipmentTransitions(ShipmentStore shipments, DeliveryStatusP
             {
                 if (current.History.LastOrDefault(h => h.CarrierEventId == carrierEventId) is { } caused)
                 {
-                    await publisher.PublishAsync(DeliveryStatusChanged.For(current, caused), current.CorrelationId, cancellationToken);
+                    await publisher.PublishAsync(current, caused, cancellationToken);
                 }
 
                 logger.ShipmentUnchanged(current.ShipmentId, current.Status, target, source, ShipmentTransitionOutcome.Duplicate);
@@ -62,7 +64,7 @@ public sealed class ShipmentTransitions(ShipmentStore shipments, DeliveryStatusP
                 };
                 if (outcome == ShipmentTransitionOutcome.AlreadyInStatus && current.History.LastOrDefault(h => h.Status == target) is { } reached)
                 {
-                    await publisher.PublishAsync(DeliveryStatusChanged.For(current, reached), current.CorrelationId, cancellationToken);
+                    await publisher.PublishAsync(current, reached, cancellationToken);
                 }
 
                 logger.ShipmentUnchanged(current.ShipmentId, current.Status, target, source, outcome);
@@ -73,7 +75,7 @@ public sealed class ShipmentTransitions(ShipmentStore shipments, DeliveryStatusP
             if (await shipments.TryApplyAsync(current, change, cancellationToken) is { } updated)
             {
                 logger.ShipmentChanged(updated.ShipmentId, current.Status, target, source, updated.OrderId);
-                await publisher.PublishAsync(DeliveryStatusChanged.For(updated, change), updated.CorrelationId, cancellationToken);
+                await publisher.PublishAsync(updated, change, cancellationToken);
                 return new(ShipmentTransitionOutcome.Applied, updated);
             }
 

@@ -25,9 +25,11 @@ public sealed record OrderStatusChanged(
 /// The one place that pushes order status changes: Orders announces every written change (see
 /// <see cref="IOrderStatusObserver"/>), and this sends it to every open connection of the order's owner that
 /// wants that order, in parallel with a bound, through the management API. Each order version is pushed once:
-/// it is claimed in the idempotency table first (<see cref="IdempotencyStore"/>, keyed by order id and version),
-/// so an announcement that comes again after a retry pushes nothing. A gone connection (410) is deleted; any other
-/// failure is logged and counted here, never thrown: a failed push must not fail the status change it reports.
+/// it is claimed in the idempotency table first, in one conditional write that saves the frame as done
+/// (<see cref="IdempotencyStore.ClaimCompletedAsync"/>, keyed by order id and version), so an announcement that comes
+/// again after a retry pushes nothing; a push that throws releases its claim for the retry. A gone connection (410)
+/// is deleted; any other failure is logged and counted here, never thrown: a failed push must not fail the status
+/// change it reports.
 /// </summary>
 public sealed class OrderStatusPusher(
     ConnectionStore connections,
@@ -46,26 +48,31 @@ public sealed class OrderStatusPusher(
     public async Task OnStatusChangedAsync(OrderStatusChange change, CancellationToken cancellationToken)
     {
         IdempotencyClaim? claim = null;
+        var pushed = false;
         try
         {
-            var (decision, claimed) = await idempotency.ClaimAsync(PushOperation, change.Owner,
-                string.Create(CultureInfo.InvariantCulture, $"{change.OrderId}:{change.Version}"), change.Status.ToWire(), cancellationToken);
-            if (decision is not IdempotencyDecision.Proceed || claimed is null)
+            var frame = new OrderStatusChanged(change.OrderId, change.Status.ToWire(), change.PreviousStatus?.ToWire(), change.OccurredAt, change.CorrelationId);
+            claim = await idempotency.ClaimCompletedAsync(PushOperation, change.Owner,
+                string.Create(CultureInfo.InvariantCulture, $"{change.OrderId}:{change.Version}"), change.Status.ToWire(),
+                new StoredResponse(StatusCodes.Status200OK, StoredResponse.JsonContentType,
+                    JsonSerializer.Serialize(frame, NotificationsJson.Default.OrderStatusChanged), null), cancellationToken);
+            if (claim is null)
             {
                 logger.AlreadyPushed(change.Status, change.OrderId, change.Version);
                 return;
             }
 
-            claim = claimed;
-            var sent = await PushAsync(change.Owner, new OrderStatusChanged(change.OrderId, change.Status.ToWire(), change.PreviousStatus?.ToWire(),
-                change.OccurredAt, change.CorrelationId), cancellationToken);
-            await idempotency.CompleteAsync(claimed, new StoredResponse(StatusCodes.Status200OK, StoredResponse.JsonContentType,
-                string.Create(CultureInfo.InvariantCulture, $"{{\"sent\":{sent}}}"), null), cancellationToken);
+            await PushAsync(change.Owner, frame, cancellationToken);
+            pushed = true;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             logger.PushOfChangeFailed(e, change.OrderId, change.Status);
-            if (claim is not null)
+        }
+        finally
+        {
+            // Not pushed (failed or cancelled): the claim goes, so that the announcement's retry pushes.
+            if (claim is not null && !pushed)
             {
                 await idempotency.ReleaseAsync(claim);
             }

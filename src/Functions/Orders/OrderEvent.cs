@@ -3,10 +3,11 @@ using System.Text.Json.Serialization;
 namespace OrderProcessing.Functions.Orders;
 
 /// <summary>
-/// The message on order-events.fifo, one per change of an order, published from the Orders table's stream.
+/// The message on order-events.fifo, published from the Orders table's stream for the changes of an order that the
+/// delivery pipeline acts on: the order placed and the order cancelled.
 /// <code>
 /// {
-///   "type": "OrderCreated" | "OrderCancelled" | "OrderStatusChanged",
+///   "type": "OrderCreated" | "OrderCancelled",
 ///   "orderId": "...", "owner": "client id", "status": "PENDING_SHIPMENT", "previousStatus": null | "...",
 ///   "version": 1, "occurredAt": "2026-11-25T09:30:00+00:00", "correlationId": "...",
 ///   "items": [...], "shippingAddress": {...}, "total": 109.70, "currency": "EUR"   (OrderCreated only)
@@ -33,6 +34,11 @@ public sealed record OrderEvent(
 {
     public const string Created = "OrderCreated";
     public const string CancelledType = "OrderCancelled";
+
+    /// <summary>
+    /// An order's other status changes (SHIPPED, DELIVERED, DELIVERY_FAILED), which earlier versions published too; no
+    /// longer sent (the delivery pipeline made them itself), still accepted from a queue that holds such messages.
+    /// </summary>
     public const string StatusChanged = "OrderStatusChanged";
 
     public const string CorrelationAttribute = "correlation_id";
@@ -44,7 +50,12 @@ public sealed record OrderEvent(
     [JsonIgnore]
     public string? TraceParent { get; init; }
 
-    /// <summary>The event for a change from <paramref name="before"/> (null for a new order) to <paramref name="after"/>; null when the status did not change.</summary>
+    /// <summary>
+    /// The event order-events.fifo carries for a change from <paramref name="before"/> (null for a new order) to
+    /// <paramref name="after"/>, or null when it carries none: a change that is not a cancellation was made by the
+    /// delivery pipeline itself (reported through delivery-status-queue.fifo), and echoing it back would cost a
+    /// send, a receive, a delete and an invocation that change nothing.
+    /// </summary>
     public static OrderEvent? For(Order? before, Order after)
     {
         if (before is null)
@@ -54,13 +65,12 @@ public sealed record OrderEvent(
             { TraceParent = after.TraceParent };
         }
 
-        if (before.Status == after.Status)
+        if (before.Status == after.Status || after.Status != OrderStatus.Cancelled)
         {
             return null;
         }
 
-        return new OrderEvent(after.Status == OrderStatus.Cancelled ? CancelledType : StatusChanged, after.OrderId, after.Owner,
-            after.Status, before.Status, after.Version, after.UpdatedAt, after.CorrelationId)
+        return new OrderEvent(CancelledType, after.OrderId, after.Owner, after.Status, before.Status, after.Version, after.UpdatedAt, after.CorrelationId)
         { TraceParent = after.TraceParent };
     }
 }

@@ -9,7 +9,8 @@ namespace OrderProcessing.Functions.Orders;
 
 /// <summary>
 /// The outbox relay: the Orders table's stream is the outbox (an order and its change are one write), and this
-/// handler publishes each change to order-events.fifo. Records are sent in stream order, at most one change of an
+/// handler publishes to order-events.fifo the changes the delivery pipeline acts on (<see cref="OrderEvent.For"/>:
+/// an order placed, an order cancelled). Records are sent in stream order, at most one change of an
 /// order per SendMessageBatch so a queue-side failure cannot reorder an order's events; once a record of an
 /// order fails, the later records of that order are not sent and are reported too. Lambda retries from the
 /// lowest failed sequence number, and the queue drops what it already has by deduplication id.
@@ -88,11 +89,9 @@ public sealed class OrderEventsPublisher(
                 }
             }
 
-            if (orderEvent.Type is OrderEvent.Created or OrderEvent.CancelledType)
-            {
-                await observer.OnStatusChangedAsync(new OrderStatusChange(orderEvent.OrderId, orderEvent.Owner, orderEvent.Status,
-                    orderEvent.PreviousStatus, orderEvent.Version, orderEvent.OccurredAt, orderEvent.CorrelationId), cancellationToken);
-            }
+            // Both events stand for changes made through the API, which are announced here (the pipeline's own by OrderTransitions).
+            await observer.OnStatusChangedAsync(new OrderStatusChange(orderEvent.OrderId, orderEvent.Owner, orderEvent.Status,
+                orderEvent.PreviousStatus, orderEvent.Version, orderEvent.OccurredAt, orderEvent.CorrelationId), cancellationToken);
 
             batch.Add((sequenceNumber, orderEvent, activity.Context));
         }
@@ -104,7 +103,7 @@ public sealed class OrderEventsPublisher(
     private static Dictionary<string, object> CorrelationScope(string? correlationId) =>
         Correlation.IsAcceptable(correlationId) ? new() { [Correlation.ItemKey] = correlationId! } : [];
 
-    /// <summary>The event a stream record stands for, or null when it stands for none (a removal, a change without a status change).</summary>
+    /// <summary>The event a stream record stands for, or null when it stands for none (a removal, a change the queue does not carry).</summary>
     public static OrderEvent? ToEvent(DynamoDbStreamRecord record)
     {
         var images = record.Dynamodb ?? throw new InvalidDataException("The record has no dynamodb section.");

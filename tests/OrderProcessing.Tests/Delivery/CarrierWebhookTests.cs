@@ -118,6 +118,21 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
     }
 
     [Fact]
+    public async Task In_transit_reported_without_the_pick_up_scan_moves_the_order_to_shipped()
+    {
+        var (order, shipment) = await ShipmentAsync();
+
+        // The carrier missed the pick-up scan: IN_TRANSIT is the first the order hears of the parcel moving.
+        using var inTransit = await PostAsync(Event(shipment.TrackingNumber, "IN_TRANSIT"));
+
+        Assert.Equal(WebhookOutcome.Applied, (await inTransit.Content.ReadFromJsonAsync<CarrierWebhookResult>(Orders.OrderingStack.Json))!.Outcome);
+        var shipped = await Pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Shipped);
+        Assert.Equal([(OrderStatus.PendingShipment, "orders-api"), (OrderStatus.Shipped, DeliverySources.CarrierWebhook)],
+            shipped.History.Select(h => (h.Status, h.Source)));
+        Assert.Equal([DeliveryStatus.Created, DeliveryStatus.InTransit], (await Pipeline.ShipmentAsync(order.OrderId))!.History.Select(h => h.Status));
+    }
+
+    [Fact]
     public async Task An_unknown_tracking_number_is_404()
     {
         using var response = await PostAsync(Event("OPNOSUCHPARCEL2345", "SHIPPED"));

@@ -48,6 +48,24 @@ public sealed class DeliveryRulesTests
         Assert.Equal(4, DeliveryStatusMapping.ToOrderStatus.Count);
     }
 
+    [Theory]
+    [InlineData(Created, Shipped)]
+    [InlineData(Created, InTransit)]
+    [InlineData(Shipped, Delivered)]
+    [InlineData(InTransit, Delivered)]
+    [InlineData(InTransit, Failed)]
+    [InlineData(Created, Delivered)]
+    [InlineData(Created, Failed)]
+    public void A_shipment_change_that_leads_the_order_somewhere_new_is_published(DeliveryStatus from, DeliveryStatus to) =>
+        Assert.True(DeliveryStatusMapping.MovesOrder(from, to));
+
+    [Theory]
+    [InlineData(null, Created)]
+    [InlineData(Created, Cancelled)]
+    [InlineData(Shipped, InTransit)]
+    public void A_shipment_change_that_leaves_the_order_where_it_is_or_was_sent_is_not_published(DeliveryStatus? from, DeliveryStatus to) =>
+        Assert.False(DeliveryStatusMapping.MovesOrder(from, to));
+
     [Fact]
     public void Every_mapped_delivery_status_moves_a_waiting_order_forward()
     {

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Amazon.SQS.Model;
+using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Functions.Orders;
 using YamlDotNet.RepresentationModel;
@@ -24,29 +25,39 @@ public sealed class DeliveryStatusQueueTests(CloudFixture cloud)
         Assert.Equal(statusQueue.Url, pipeline.Stack.Environment["DELIVERY_STATUS_QUEUE_URL"]);
         var order = await pipeline.PlaceOrderAsync("corr-queue-name");
 
+        // The new shipment (CREATED) moves no order: its consumer is sent nothing for it.
         var answer = await PostOrderEventsAsync(pipeline, await OrderCreatedAsync(pipeline, order.OrderId));
 
         Assert.Empty(answer);
-        var message = Assert.Single((await pipeline.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest
-        {
-            QueueUrl = statusQueue.Url,
-            MaxNumberOfMessages = 10,
-            WaitTimeSeconds = 1,
-            MessageSystemAttributeNames = ["All"],
-            MessageAttributeNames = ["All"],
-        })).Messages ?? []);
+        Assert.Empty(await ReceiveAsync(pipeline, statusQueue.Url));
         var shipmentId = ShipmentIds.For(order.OrderId);
+        var created = (await pipeline.ShipmentAsync(order.OrderId))!;
+        await pipeline.App.Services.GetRequiredService<ShipmentTransitions>()
+            .ApplyAsync(created, DeliveryStatus.Shipped, DateTimeOffset.UtcNow, DeliverySources.CarrierSimulator, null, CancellationToken.None);
+
+        var message = Assert.Single(await ReceiveAsync(pipeline, statusQueue.Url));
         Assert.Equal(order.OrderId, message.Attributes["MessageGroupId"]);
-        Assert.Equal($"{shipmentId}:CREATED", message.Attributes["MessageDeduplicationId"]);
+        Assert.Equal($"{shipmentId}:SHIPPED", message.Attributes["MessageDeduplicationId"]);
         Assert.Equal("corr-queue-name", message.MessageAttributes["correlation_id"].StringValue);
         Assert.Equal("DeliveryStatusChanged", message.MessageAttributes["event_type"].StringValue);
         using var body = JsonDocument.Parse(message.Body);
         Assert.Equal(order.OrderId, body.RootElement.GetProperty("orderId").GetString());
         Assert.Equal(shipmentId, body.RootElement.GetProperty("shipmentId").GetString());
-        Assert.Equal("CREATED", body.RootElement.GetProperty("deliveryStatus").GetString());
-        Assert.Equal($"{shipmentId}:CREATED", body.RootElement.GetProperty("eventId").GetString());
+        Assert.Equal("SHIPPED", body.RootElement.GetProperty("deliveryStatus").GetString());
+        Assert.Equal($"{shipmentId}:SHIPPED", body.RootElement.GetProperty("eventId").GetString());
+        Assert.Equal(DeliverySources.CarrierSimulator, body.RootElement.GetProperty("source").GetString());
         Assert.True(body.RootElement.TryGetProperty("occurredAt", out _));
     }
+
+    private static async Task<List<Message>> ReceiveAsync(DeliveryPipeline pipeline, string queueUrl) =>
+        (await pipeline.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest
+        {
+            QueueUrl = queueUrl,
+            MaxNumberOfMessages = 10,
+            WaitTimeSeconds = 1,
+            MessageSystemAttributeNames = ["All"],
+            MessageAttributeNames = ["All"],
+        })).Messages ?? [];
 
     [Fact]
     public async Task A_status_queue_url_naming_another_queue_is_refused_and_the_message_fails()

@@ -132,7 +132,31 @@ public sealed class OrderStatusPusherTests(CloudFixture cloud) : IAsyncLifetime
         var claim = await app.Services.GetRequiredService<OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore>()
             .GetAsync(OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore.RecordId(OrderStatusPusher.PushOperation, "client-r", $"{orderId}:2"),
                 CancellationToken.None);
+        // One write per version: the claim is saved completed, with the frame it pushed.
         Assert.Equal("COMPLETED", claim?.Status);
+        Assert.True(OrderProcessing.Functions.Platform.Idempotency.StoredResponse.TryParse(claim!.Data!, out var saved));
+        using var frame = JsonDocument.Parse(saved.Body);
+        Assert.Equal(("SHIPPED", orderId), (frame.RootElement.GetProperty("status").GetString(), frame.RootElement.GetProperty("orderId").GetString()));
+    }
+
+    [Fact]
+    public async Task A_push_that_fails_gives_its_claim_back_so_the_announcement_s_retry_pushes()
+    {
+        // The owner's connections cannot be read: the push fails before any frame is sent.
+        var all = new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = _gateway.CallbackUrl.ToString(), ["CONNECTIONS_TABLE"] = "no-such-table" };
+        await using var broken = new AppFactory(cloud, await cloud.ProvisionAsync("notify"), all);
+        var orderId = $"order-{Guid.NewGuid():N}";
+        var change = new OrderStatusChange(orderId, "client-f", OrderStatus.Shipped, OrderStatus.PendingShipment, 2, DateTimeOffset.UtcNow, "corr-f");
+
+        await Pusher(broken).OnStatusChangedAsync(change, CancellationToken.None);
+
+        var idempotency = broken.Services.GetRequiredService<OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore>();
+        var id = OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore.RecordId(OrderStatusPusher.PushOperation, "client-f", $"{orderId}:2");
+        Assert.Null(await idempotency.GetAsync(id, CancellationToken.None));
+        Assert.NotNull(await idempotency.ClaimCompletedAsync(OrderStatusPusher.PushOperation, "client-f", $"{orderId}:2", "SHIPPED",
+            new OrderProcessing.Functions.Platform.Idempotency.StoredResponse(200, "application/json", "{}", null), CancellationToken.None));
+        Assert.Null(await idempotency.ClaimCompletedAsync(OrderStatusPusher.PushOperation, "client-f", $"{orderId}:2", "SHIPPED",
+            new OrderProcessing.Functions.Platform.Idempotency.StoredResponse(200, "application/json", "{}", null), CancellationToken.None));
     }
 
     private async Task<AppFactory> CreateAppAsync(string callbackUrl)

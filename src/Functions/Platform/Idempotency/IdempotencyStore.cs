@@ -22,8 +22,11 @@ public sealed class IdempotencyOptions
     public TimeSpan InProgressTimeout { get; set; } = TimeSpan.FromSeconds(35);
 }
 
-/// <summary>A key this request has claimed: the record it wrote, to be completed or released.</summary>
-public sealed record IdempotencyClaim(string Id, string Validation, long InProgressExpiration);
+/// <summary>
+/// A key this request has claimed: the record it wrote (in <see cref="Status"/>), to be completed or released.
+/// <see cref="InProgressExpiration"/> is what tells this claim's record from a later one's.
+/// </summary>
+public sealed record IdempotencyClaim(string Id, string Validation, long InProgressExpiration, string Status = IdempotencyRecord.InProgress);
 
 /// <summary>
 /// The Idempotency-Key of a request, scoped to the operation and the calling client. Powertools semantics and
@@ -56,37 +59,10 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
     {
         var now = clock.GetUtcNow();
         var id = RecordId(operation, clientId, key);
-        var inProgressUntil = (now + Options.InProgressTimeout).ToUnixTimeMilliseconds();
         try
         {
-            await dynamo.PutItemAsync(new PutItemRequest
-            {
-                TableName = names.IdempotencyTable,
-                Item = new Dictionary<string, AttributeValue>
-                {
-                    ["id"] = S(id),
-                    ["status"] = S(IdempotencyRecord.InProgress),
-                    ["expiration"] = N((now + Options.Expiration).ToUnixTimeSeconds()),
-                    ["in_progress_expiration"] = N(inProgressUntil),
-                    ["validation"] = S(validation),
-                },
-                ConditionExpression = "attribute_not_exists(#id) OR #expiration < :now OR (#status = :inprogress AND #ipe < :nowms)",
-                ExpressionAttributeNames = new Dictionary<string, string>
-                {
-                    ["#id"] = "id",
-                    ["#expiration"] = "expiration",
-                    ["#status"] = "status",
-                    ["#ipe"] = "in_progress_expiration",
-                },
-                ExpressionAttributeValues = new Dictionary<string, AttributeValue>
-                {
-                    [":now"] = N(now.ToUnixTimeSeconds()),
-                    [":nowms"] = N(now.ToUnixTimeMilliseconds()),
-                    [":inprogress"] = S(IdempotencyRecord.InProgress),
-                },
-                ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
-            }, cancellationToken);
-            return (new IdempotencyDecision.Proceed(), new IdempotencyClaim(id, validation, inProgressUntil));
+            var claim = await PutClaimAsync(id, validation, null, now, ReturnValuesOnConditionCheckFailure.ALL_OLD, cancellationToken);
+            return (new IdempotencyDecision.Proceed(), claim);
         }
         catch (ConditionalCheckFailedException e)
         {
@@ -101,6 +77,70 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
             logger.KeyAlreadyUsed(operation, decision.GetType().Name);
             return (decision, null);
         }
+    }
+
+    /// <summary>
+    /// Claims the key as completed already, with <paramref name="response"/> saved, in one conditional PutItem: for
+    /// work that answers no caller and must not be done twice (a push), where losing the work to a crash is better
+    /// than a second write per use. The caller does the work after the claim and releases it
+    /// (<see cref="ReleaseAsync"/>) if the work fails, so that a retry may do it; a process that dies in between
+    /// leaves the key taken. Null when the key is taken (the work is done or being done).
+    /// </summary>
+    public async Task<IdempotencyClaim?> ClaimCompletedAsync(string operation, string clientId, string key, string validation,
+        StoredResponse response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PutClaimAsync(RecordId(operation, clientId, key), validation, response, clock.GetUtcNow(), ReturnValuesOnConditionCheckFailure.NONE,
+                cancellationToken);
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            logger.KeyAlreadyUsed(operation, nameof(IdempotencyRecord.Completed));
+            return null;
+        }
+    }
+
+    /// <summary>The conditional PutItem of a claim: in progress, or completed with <paramref name="response"/>.</summary>
+    private async Task<IdempotencyClaim> PutClaimAsync(string id, string validation, StoredResponse? response, DateTimeOffset now,
+        ReturnValuesOnConditionCheckFailure onFailure, CancellationToken cancellationToken)
+    {
+        var inProgressUntil = (now + Options.InProgressTimeout).ToUnixTimeMilliseconds();
+        var status = response is null ? IdempotencyRecord.InProgress : IdempotencyRecord.Completed;
+        var item = new Dictionary<string, AttributeValue>
+        {
+            ["id"] = S(id),
+            ["status"] = S(status),
+            ["expiration"] = N((now + Options.Expiration).ToUnixTimeSeconds()),
+            ["in_progress_expiration"] = N(inProgressUntil),
+            ["validation"] = S(validation),
+        };
+        if (response is not null)
+        {
+            item["data"] = S(response.ToJson());
+        }
+
+        await dynamo.PutItemAsync(new PutItemRequest
+        {
+            TableName = names.IdempotencyTable,
+            Item = item,
+            ConditionExpression = "attribute_not_exists(#id) OR #expiration < :now OR (#status = :inprogress AND #ipe < :nowms)",
+            ExpressionAttributeNames = new Dictionary<string, string>
+            {
+                ["#id"] = "id",
+                ["#expiration"] = "expiration",
+                ["#status"] = "status",
+                ["#ipe"] = "in_progress_expiration",
+            },
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+            {
+                [":now"] = N(now.ToUnixTimeSeconds()),
+                [":nowms"] = N(now.ToUnixTimeMilliseconds()),
+                [":inprogress"] = S(IdempotencyRecord.InProgress),
+            },
+            ReturnValuesOnConditionCheckFailure = onFailure,
+        }, cancellationToken);
+        return new IdempotencyClaim(id, validation, inProgressUntil, status);
     }
 
     /// <summary>The completion of a claim as one item of the caller's TransactWriteItems.</summary>
@@ -148,11 +188,11 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
             {
                 TableName = names.IdempotencyTable,
                 Key = new Dictionary<string, AttributeValue> { ["id"] = S(claim.Id) },
-                ConditionExpression = "#status = :inprogress AND #ipe = :mine",
+                ConditionExpression = "#status = :claimed AND #ipe = :mine",
                 ExpressionAttributeNames = new Dictionary<string, string> { ["#status"] = "status", ["#ipe"] = "in_progress_expiration" },
                 ExpressionAttributeValues = new Dictionary<string, AttributeValue>
                 {
-                    [":inprogress"] = S(IdempotencyRecord.InProgress),
+                    [":claimed"] = S(claim.Status),
                     [":mine"] = N(claim.InProgressExpiration),
                 },
             }, CancellationToken.None);

@@ -135,15 +135,15 @@ public sealed class OrderStatusPusherTests(CloudFixture cloud) : IAsyncLifetime
         Assert.Equal("COMPLETED", claim?.Status);
     }
 
-    private async Task<AppFactory> CreateAppAsync(string callbackUrl)
+    private async Task<AppFixture> CreateAppAsync(string callbackUrl)
     {
         var all = new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = callbackUrl };
-        var app = new AppFactory(cloud, await cloud.ProvisionAsync("notify"), all);
+        var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("notify"), all);
         _ = app.Server;
         return app;
     }
 
-    private static OrderStatusPusher Pusher(AppFactory app) => app.Services.GetRequiredService<OrderStatusPusher>();
+    private static OrderStatusPusher Pusher(AppFixture app) => app.Services.GetRequiredService<OrderStatusPusher>();
 
     private async Task<(ClientWebSocket Client, string ConnectionId)> OpenAsync()
     {

@@ -64,29 +64,48 @@ internal static class ColdStart
             Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] round {run + 1}/{runs}");
         }
 
-        var throughput = new Dictionary<string, double>();
+        var throughput = new Dictionary<string, (double OrdersPerSecond, double CpuMillisecondsPerOrder)>();
         foreach (var (name, directory) in builds)
         {
             throughput[name] = await ThroughputAsync(root, host, directory, token, productId, orders, cancellationToken);
         }
 
         var baseline = builds.FirstOrDefault(b => b.Name == "r2r").Name ?? builds[0].Name;
+        var jit = builds.FirstOrDefault(b => b.Name == "plain").Name ?? baseline;
         var health = results.ToDictionary(r => r.Key, r => Median(r.Value.Select(s => s.Health.TotalMilliseconds)));
         var order = results.ToDictionary(r => r.Key, r => Median(r.Value.Select(s => s.FirstOrder.TotalMilliseconds)));
         var rss = results.ToDictionary(r => r.Key, r => Median(r.Value.Select(s => s.RssMegabytes)));
+        var cpu = results.ToDictionary(r => r.Key, r => Median(r.Value.Select(s => s.CpuMilliseconds)));
         Console.WriteLine($"{runs} starts of each build, round-robin; ratios against {baseline}; throughput: {orders} orders at 8 clients after 100 warm-up orders.");
         Console.WriteLine();
-        Console.WriteLine("| build | (a) start → /health 200, median (p95) | ratio | (b) start → first 201 POST /orders, median (p95) | ratio | (c) RSS after the first order, median | ratio | (d) package | POST /orders at 8 clients |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| build | (a) start → /health 200, median (p95) | ratio | (b) start → first 201 POST /orders, median (p95) | ratio | (c) RSS after the first order, median | ratio | CPU time to the first 201, median | ratio | (d) package | POST /orders at 8 clients | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (name, directory) in builds)
         {
             var starts = results[name];
             Console.WriteLine(string.Create(Invariant,
-                $"| {name} | {health[name]:0} ms ({P95(starts.Select(s => s.Health.TotalMilliseconds)):0} ms) | {health[name] / health[baseline]:0.00}x | {order[name]:0} ms ({P95(starts.Select(s => s.FirstOrder.TotalMilliseconds)):0} ms) | {order[name] / order[baseline]:0.00}x | {rss[name]:0} MB | {rss[name] / rss[baseline]:0.00}x | {PackageMegabytes(directory):0.0} MB | {throughput[name]:0} orders/s |"));
+                $"| {name} | {health[name]:0} ms ({P95(starts.Select(s => s.Health.TotalMilliseconds)):0} ms) | {health[name] / health[baseline]:0.00}x | {order[name]:0} ms ({P95(starts.Select(s => s.FirstOrder.TotalMilliseconds)):0} ms) | {order[name] / order[baseline]:0.00}x | {rss[name]:0} MB | {rss[name] / rss[baseline]:0.00}x | {cpu[name]:0} ms | {cpu[name] / cpu[baseline]:0.00}x | {PackageMegabytes(directory):0.0} MB | {throughput[name].OrdersPerSecond:0} orders/s | {throughput[name].OrdersPerSecond / throughput[jit].OrdersPerSecond:0.00}x of {jit} |"));
+        }
+
+        // Lambda gives a function CPU in proportion to its memory, a full vCPU at 1,769 MB: CPU time measured here,
+        // divided by that share, is what the CPU-bound part of a start or an order takes at each size.
+        Console.WriteLine();
+        Console.WriteLine("CPU time measured above, at the CPU share Lambda gives each memory size (1,769 MB = 1 vCPU):");
+        Console.WriteLine();
+        Console.WriteLine("| build | CPU per order (steady state) | memory | CPU share | start → first 201, CPU-bound part | one order, CPU-bound part |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var (name, _) in builds)
+        {
+            foreach (var megabytes in new[] { 128, 256, 512, 1024, 1769 })
+            {
+                var share = megabytes / 1769.0;
+                Console.WriteLine(string.Create(Invariant,
+                    $"| {name} | {throughput[name].CpuMillisecondsPerOrder:0.00} ms | {megabytes} MB | {share:0.00} | {cpu[name] / share:0} ms | {throughput[name].CpuMillisecondsPerOrder / share:0.0} ms |"));
+            }
         }
     }
 
-    private sealed record Start(TimeSpan Health, TimeSpan FirstOrder, double RssMegabytes);
+    private sealed record Start(TimeSpan Health, TimeSpan FirstOrder, double RssMegabytes, double CpuMilliseconds);
 
     private static async Task<Start> StartOnceAsync(string root, LocalHost host, string directory, string token, string productId,
         CancellationToken cancellationToken)
@@ -99,7 +118,7 @@ internal static class ColdStart
         {
             var health = await FirstAsync(process, clock, () => http.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken), HttpStatusCode.OK);
             var firstOrder = await FirstAsync(process, clock, () => PlaceAsync(http, productId, cancellationToken), HttpStatusCode.Created);
-            return new Start(health, firstOrder, ResidentMegabytes(process));
+            return new Start(health, firstOrder, ResidentMegabytes(process), CpuMilliseconds(process));
         }
         finally
         {
@@ -107,7 +126,7 @@ internal static class ColdStart
         }
     }
 
-    private static async Task<double> ThroughputAsync(string root, LocalHost host, string directory, string token, string productId, int orders,
+    private static async Task<(double OrdersPerSecond, double CpuMillisecondsPerOrder)> ThroughputAsync(string root, LocalHost host, string directory, string token, string productId, int orders,
         CancellationToken cancellationToken)
     {
         var port = FreePort.Next();
@@ -117,9 +136,10 @@ internal static class ColdStart
         {
             await FirstAsync(process, Stopwatch.StartNew(), () => http.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken), HttpStatusCode.OK);
             await PlaceManyAsync(http, productId, 100, cancellationToken);
+            var cpuBefore = CpuMilliseconds(process);
             var clock = Stopwatch.StartNew();
             await PlaceManyAsync(http, productId, orders, cancellationToken);
-            return orders / clock.Elapsed.TotalSeconds;
+            return (orders / clock.Elapsed.TotalSeconds, (CpuMilliseconds(process) - cpuBefore) / orders);
         }
         finally
         {
@@ -269,6 +289,14 @@ internal static class ColdStart
             .Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
             .Select(l => double.Parse(l["VmRSS:".Length..].Trim().Split(' ')[0], Invariant) / 1024)
             .First();
+
+    /// <summary>User plus system CPU time the process has used, from /proc (fields 14 and 15, in clock ticks of 10 ms).</summary>
+    private static double CpuMilliseconds(Process process)
+    {
+        var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], Invariant) + long.Parse(fields[12], Invariant)) * 10.0;
+    }
 
     private static double PackageMegabytes(string directory) =>
         new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) / 1024.0 / 1024.0;

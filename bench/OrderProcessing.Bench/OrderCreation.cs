@@ -9,7 +9,7 @@ using OrderProcessing.Functions.Products;
 namespace OrderProcessing.Bench;
 
 /// <summary>One level of the order-creation run: the raw write and the orders through HTTP, at one concurrency.</summary>
-internal sealed record CreationLevel(int Concurrency, double RawPerSecond, Latencies Plain, Latencies Keyed);
+internal sealed record CreationLevel(int Concurrency, double RawPerSecond, double RawWithCounterPerSecond, Latencies Plain, Latencies Keyed);
 
 /// <summary>Throughput and latency percentiles of a run of requests.</summary>
 internal sealed record Latencies(double PerSecond, double P50, double P95, double P99)
@@ -24,22 +24,25 @@ internal sealed record Latencies(double PerSecond, double P50, double P95, doubl
 
 /// <summary>
 /// POST /orders through the local host at a given number of concurrent callers, next to the same write
-/// (two conditional stock decrements and the order Put) sent straight to the same DynamoDB Local with the SDK.
+/// (two conditional stock decrements and the order Put) sent straight to the same DynamoDB Local with the SDK, alone
+/// and after the conditional counter UpdateItem that a rate-limited client's every request makes.
 /// </summary>
-internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, string productsTable, string ordersTable, IReadOnlyList<string> productIds)
+internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, string productsTable, string ordersTable, string rateLimitsTable,
+    IReadOnlyList<string> productIds)
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     public async Task<CreationLevel> MeasureAsync(int concurrency, int count) => new(
         concurrency,
-        await RawTransactionsAsync(concurrency, count),
+        await RawTransactionsAsync(concurrency, count, withCounter: false),
+        await RawTransactionsAsync(concurrency, count, withCounter: true),
         await OrdersAsync(concurrency, count, withKey: false),
         await OrdersAsync(concurrency, count, withKey: true));
 
     public async Task WarmUpAsync()
     {
         await OrdersAsync(4, 100, withKey: true);
-        await RawTransactionsAsync(4, 100);
+        await RawTransactionsAsync(4, 100, withCounter: true);
     }
 
     public async Task<Latencies> OrdersAsync(int concurrency, int count, bool withKey)
@@ -83,8 +86,9 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
         return (productIds[a], productIds[b]);
     }
 
-    private async Task<double> RawTransactionsAsync(int concurrency, int count)
+    private async Task<double> RawTransactionsAsync(int concurrency, int count, bool withCounter)
     {
+        var counter = $"client#raw-bench-{Guid.NewGuid():N}";
         var next = -1;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
@@ -92,6 +96,24 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
             while (Interlocked.Increment(ref next) < count)
             {
                 var (a, b) = TwoProducts();
+                if (withCounter)
+                {
+                    await dynamo.UpdateItemAsync(new UpdateItemRequest
+                    {
+                        TableName = rateLimitsTable,
+                        Key = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = counter } },
+                        UpdateExpression = "ADD #count :one",
+                        ConditionExpression = "attribute_not_exists(#count) OR #count < :limit",
+                        ExpressionAttributeNames = new Dictionary<string, string> { ["#count"] = "count" },
+                        ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                        {
+                            [":one"] = new() { N = "1" },
+                            [":limit"] = new() { N = "1000000000" },
+                        },
+                        ReturnValues = ReturnValue.UPDATED_NEW,
+                    });
+                }
+
                 await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest
                 {
                     TransactItems =

@@ -16,6 +16,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 RID=linux-x64
 OUT="${OUT:-$(mktemp -d -t orderprocessing-cold-start.XXXXXX)}"
 PROJECT="$ROOT/src/Functions/OrderProcessing.Functions.csproj"
+mkdir -p "$OUT"
 
 echo "publishing plain, r2r and aot ($RID) into $OUT..." >&2
 dotnet publish "$PROJECT" -c Release -r "$RID" -p:PublishReadyToRun=false -o "$OUT/plain" >"$OUT/plain.log" 2>&1

@@ -289,13 +289,7 @@ public sealed class LocalHostProcessTests(CloudFixture cloud)
     private static async Task RequestDemoTokenAsync(LocalHostProcess host)
     {
         var api = host.Stdout.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"HTTP API\s+(http://\S+)")).First(m => m.Success).Groups[1].Value;
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{api}/oauth/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
-        };
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("demo:demo-secret"u8.ToArray()));
-        using var response = await http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var http = new HttpClient { BaseAddress = new Uri(api) };
+        Assert.NotEmpty(await TestData.AccessTokenAsync(http, "demo", "demo-secret"));
     }
 }

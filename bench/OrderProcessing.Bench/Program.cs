@@ -4,12 +4,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Amazon.DynamoDBv2;
-using Amazon.SQS;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Bench;
 using OrderProcessing.Functions.Auth;
-using OrderProcessing.Functions.Platform;
 using OrderProcessing.Functions.Products;
 using OrderProcessing.Local;
 
@@ -121,9 +118,8 @@ for (var i = 0; i < (Runs("start") ? 3 : 0); i++)
     }
 }
 
-var settings = new ConfigurationBuilder().AddInMemoryCollection(apiHost.Cloud.ClientSettings).Build();
-using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
-using var sqs = AwsClients.OptionsFor(settings, "SQS").CreateServiceClient<IAmazonSQS>();
+using var dynamo = apiHost.Cloud.CreateDynamoDbClient();
+using var sqs = apiHost.Cloud.CreateSqsClient();
 var productIds = Enumerable.Range(0, Products).Select(i => $"bench-{i:000}").ToArray();
 foreach (var host in new[] { apiHost, system })
 {

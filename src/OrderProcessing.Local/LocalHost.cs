@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Amazon.DynamoDBv2;
-using Amazon.SQS;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,9 +24,6 @@ public sealed record LocalHostOptions
     /// <summary>Where the WebSocket API listens, as API Gateway gives it its own URL.</summary>
     public string WebSocketUrl { get; init; } = "http://localhost:5001";
 
-    /// <summary>API Gateway's WebSocket limits (tests shorten them).</summary>
-    public WebSocketLimits WebSocketLimits { get; init; } = new();
-
     /// <summary>Names every table and queue, as a CloudFormation stack name would.</summary>
     public string StackName { get; init; } = "orderprocessing-local";
 
@@ -38,7 +33,10 @@ public sealed record LocalHostOptions
     /// </summary>
     public IConfiguration AwsEnvironment { get; init; } = new ConfigurationBuilder().AddEnvironmentVariables().Build();
 
-    /// <summary>A cloud that is already running (the tests' shared one): used as it is and left running.</summary>
+    /// <summary>
+    /// Emulators that are already running (another local host's, to run a second stack beside it): used as they are and
+    /// left running when this host stops. Null: AWS_ENDPOINT_URL, else emulators started (and stopped) by this host.
+    /// </summary>
     public LocalCloud? Cloud { get; init; }
 
     public TimeSpan EmulatorTimeout { get; init; } = TimeSpan.FromSeconds(60);
@@ -52,22 +50,16 @@ public sealed record LocalHostOptions
     /// <summary>Template parameter values other than the defaults, as `sam deploy --parameter-overrides` gives them.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Receive SQS messages with this visibility timeout instead of each queue's own (tests shorten it).</summary>
+    /// <summary>
+    /// Receive SQS messages with this visibility timeout instead of each queue's own (<c>--visibility-timeout</c>): a
+    /// failed message then comes back, and a poison one reaches its DLQ, in seconds instead of the template's minutes.
+    /// </summary>
     public TimeSpan? QueueVisibilityTimeout { get; init; }
 
     /// <summary>Told what is happening during start-up.</summary>
     public Action<string>? Progress { get; init; }
 
-    /// <summary>Where the Functions app's logs also go, besides the console (tests capture them here).</summary>
-    public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
-
-    /// <summary>
-    /// Wraps the handler the event source mappings post to /events with; tests put a handler here that delivers
-    /// every event twice, as at-least-once delivery may.
-    /// </summary>
-    public Func<HttpMessageHandler, HttpMessageHandler>? EventDelivery { get; init; }
-
-    /// <summary>Extra configuration for the Functions app (tests turn knobs here).</summary>
+    /// <summary>Configuration of the Functions app over the template's environment, as a function's own environment variables would be.</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 
     /// <summary>Give the app only this function's environment (globals and its own), as its Lambda function gets it.</summary>
@@ -171,7 +163,6 @@ public sealed class LocalHost : IAsyncDisposable
                 {
                     Url = options.WebSocketUrl,
                     Routes = WebSocketRoutes(template),
-                    Limits = options.WebSocketLimits,
                     // The @connections API accepts the identity the app signs with, as resolved from the app's settings.
                     Credentials = () => AwsClients.OptionsFor(app!.Configuration, "EXECUTE_API").Credentials
                                         ?? Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials(),
@@ -222,24 +213,19 @@ public sealed class LocalHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Creates the template's tables and queues on the given cloud.</summary>
-    public static Task<ProvisionedStack> ProvisionAsync(LocalCloud cloud, SamTemplate template, string stackName,
-        CancellationToken cancellationToken = default) =>
-        ProvisionAsync(cloud, template, stackName, new Dictionary<string, string>(), cancellationToken);
-
-    /// <summary>Creates the template's tables and queues on the given cloud, with parameter values other than the defaults.</summary>
-    public static Task<ProvisionedStack> ProvisionAsync(LocalCloud cloud, SamTemplate template, string stackName,
-        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken = default) =>
-        ProvisionAsync(cloud, template, stackName, parameters, function: null, cancellationToken);
-
-    /// <summary>As above, with the environment of one function only (every function's when null).</summary>
+    /// <summary>
+    /// Creates the template's tables and queues on the given cloud under <paramref name="stackName"/> (what exists is
+    /// kept), as <c>sam deploy</c> would: <paramref name="parameters"/> are values other than the defaults, as
+    /// <c>--parameter-overrides</c> gives them; <paramref name="function"/>, when given, limits the environment to that
+    /// function's (globals and its own), as its Lambda function gets it.
+    /// </summary>
     public static async Task<ProvisionedStack> ProvisionAsync(LocalCloud cloud, SamTemplate template, string stackName,
-        IReadOnlyDictionary<string, string> parameters, string? function, CancellationToken cancellationToken = default)
+        IReadOnlyDictionary<string, string>? parameters = null, string? function = null, CancellationToken cancellationToken = default)
     {
-        var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
-        using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
-        using var sqs = AwsClients.OptionsFor(settings, "SQS").CreateServiceClient<IAmazonSQS>();
-        var context = new StackContext(stackName, LocalCloud.Region, "000000000000", ParameterValues(template, parameters));
+        using var dynamo = cloud.CreateDynamoDbClient();
+        using var sqs = cloud.CreateSqsClient();
+        var context = new StackContext(stackName, LocalCloud.Region, "000000000000",
+            ParameterValues(template, parameters ?? new Dictionary<string, string>()));
         return await new Provisioner(dynamo, sqs).ProvisionAsync(template, context, function, cancellationToken);
     }
 
@@ -258,19 +244,15 @@ public sealed class LocalHost : IAsyncDisposable
     }
 
     /// <summary>The demo catalogue; products already there are left alone.</summary>
-    public static async Task SeedAsync(LocalCloud cloud, ProvisionedStack stack, CancellationToken cancellationToken = default)
+    private static async Task SeedAsync(LocalCloud cloud, ProvisionedStack stack, CancellationToken cancellationToken)
     {
-        var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
-        using var dynamo = AwsClients.OptionsFor(settings, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
+        using var dynamo = cloud.CreateDynamoDbClient();
         await DemoCatalogue.SeedAsync(dynamo, stack.Tables["ProductsTable"], TimeProvider.System, cancellationToken);
     }
 
     private async Task StartEventSourcesAsync(SamTemplate template, LocalHostOptions options, CancellationToken cancellationToken)
     {
-#pragma warning disable CA2000 // The HttpClient owns and disposes the handler chain.
-        HttpMessageHandler handler = new SocketsHttpHandler();
-        _eventClient = new HttpClient(options.EventDelivery?.Invoke(handler) ?? handler) { BaseAddress = Urls[0], Timeout = TimeSpan.FromSeconds(60) };
-#pragma warning restore CA2000
+        _eventClient = new HttpClient { BaseAddress = Urls[0], Timeout = TimeSpan.FromSeconds(60) };
         var loggers = App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>();
         EventSources = await StreamEventSources.StartAsync(template, Cloud, Stack, _eventClient, loggers, cancellationToken);
         QueueSources = SqsEventSources.Start(template, Stack, ParameterValues(template, options.Parameters), Cloud, _eventClient,
@@ -324,11 +306,6 @@ public sealed class LocalHost : IAsyncDisposable
         else if (options.LogFormat == Logging.LogFormat.Text)
         {
             Logging.LocalLogging.UseText(builder.Logging);
-        }
-
-        foreach (var provider in options.LoggerProviders)
-        {
-            builder.Logging.AddProvider(provider);
         }
 
         var app = builder.Build();

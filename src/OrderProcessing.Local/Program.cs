@@ -117,6 +117,7 @@ internal static class CommandLine
         var stackName = "orderprocessing-local";
         var webSocketUrl = "http://localhost:5001";
         var timeout = TimeSpan.FromSeconds(60);
+        TimeSpan? visibilityTimeout = null;
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         var logFormatText = Environment.GetEnvironmentVariable(Logging.LocalLogging.FormatVariable);
         var logFormatSource = Logging.LocalLogging.FormatVariable;
@@ -145,6 +146,10 @@ internal static class CommandLine
                     timeout = TimeSpan.FromSeconds(seconds);
                     i++;
                     break;
+                case "--visibility-timeout" when value is not null && int.TryParse(value, CultureInfo.InvariantCulture, out var visibility) && visibility is >= 0 and <= 43_200:
+                    visibilityTimeout = TimeSpan.FromSeconds(visibility);
+                    i++;
+                    break;
                 case "--parameter" when value is not null && value.IndexOf('=', StringComparison.Ordinal) > 0:
                     parameters[value[..value.IndexOf('=', StringComparison.Ordinal)]] = value[(value.IndexOf('=', StringComparison.Ordinal) + 1)..];
                     i++;
@@ -157,7 +162,7 @@ internal static class CommandLine
                 case "-h" or "--help":
                     Console.WriteLine(Usage);
                     return (null, 0);
-                case "--urls" or "--websocket-url" or "--repository" or "--stack-name" or "--emulator-timeout" or "--parameter" or "--log-format":
+                case "--urls" or "--websocket-url" or "--repository" or "--stack-name" or "--emulator-timeout" or "--visibility-timeout" or "--parameter" or "--log-format":
                     Console.Error.WriteLine($"error: {args[i]} needs a value"
                         + (value is null ? "" : $" ({value} is not one)") + $"; see {ProgramName} --help.");
                     return (null, 2);
@@ -181,6 +186,7 @@ internal static class CommandLine
             WebSocketUrl = webSocketUrl,
             StackName = stackName,
             EmulatorTimeout = timeout,
+            QueueVisibilityTimeout = visibilityTimeout,
             Parameters = parameters,
             LogFormat = logFormat.Value,
             Progress = line => Console.WriteLine($"  {line}"),
@@ -201,6 +207,8 @@ internal static class CommandLine
           --stack-name NAME        prefix of every table and queue (default orderprocessing-local)
           --repository DIR         repository root holding template.yaml and localstack/
           --emulator-timeout SECS  how long an emulator may take to answer (default 60)
+          --visibility-timeout SECS  receive SQS messages with this visibility timeout (0 to 43200) instead of each
+                                   queue's 180 s: a failed message comes back, and a poison one reaches its DLQ, sooner
           --parameter NAME=VALUE   a template parameter other than its default, e.g. CarrierPickupDelaySeconds=0
           --log-format FORMAT      text: one readable line per entry (default); json: the Lambda lines (or {Logging.LocalLogging.FormatVariable})
 

@@ -1,5 +1,10 @@
 using System.Diagnostics;
 using System.Text;
+using Amazon.DynamoDBv2;
+using Amazon.Extensions.NETCore.Setup;
+using Amazon.KeyManagementService;
+using Amazon.SQS;
+using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Local.Cloud;
 
@@ -104,6 +109,39 @@ public sealed class LocalCloud : IAsyncDisposable
             return settings;
         }
     }
+
+    /// <summary>
+    /// What the AWS clients of the local host, its event sources, the bench and the tests are configured from: the
+    /// process environment (a profile, AWS_REGION) with <see cref="ClientSettings"/> over it.
+    /// </summary>
+    public IConfiguration ClientConfiguration =>
+        new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(ClientSettings).Build();
+
+    /// <summary>
+    /// How the app's <see cref="AwsClients"/> would configure its client of <paramref name="serviceId"/> ("DYNAMODB",
+    /// "SQS", "KMS", "EXECUTE_API") against this cloud; <paramref name="endpoint"/> points that one service elsewhere
+    /// (moto_server for KMS, which the npm emulators do not serve).
+    /// </summary>
+    public AWSOptions ClientOptions(string serviceId, Uri? endpoint = null)
+    {
+        var configuration = endpoint is null
+            ? ClientConfiguration
+            : new ConfigurationBuilder()
+                .AddConfiguration(ClientConfiguration)
+                .AddInMemoryCollection([KeyValuePair.Create($"AWS_ENDPOINT_URL_{serviceId}", (string?)endpoint.ToString())])
+                .Build();
+        return AwsClients.OptionsFor(configuration, serviceId);
+    }
+
+    /// <summary>A DynamoDB client of this cloud; the caller disposes it.</summary>
+    public IAmazonDynamoDB CreateDynamoDbClient() => ClientOptions("DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
+
+    /// <summary>An SQS client of this cloud; the caller disposes it.</summary>
+    public IAmazonSQS CreateSqsClient() => ClientOptions("SQS").CreateServiceClient<IAmazonSQS>();
+
+    /// <summary>A KMS client, at <paramref name="endpoint"/> when given (this cloud's emulators serve no KMS); the caller disposes it.</summary>
+    public IAmazonKeyManagementService CreateKmsClient(Uri? endpoint = null) =>
+        ClientOptions("KMS", endpoint).CreateServiceClient<IAmazonKeyManagementService>();
 
     public static async Task<LocalCloud> StartAsync(LocalCloudOptions options, CancellationToken cancellationToken = default)
     {

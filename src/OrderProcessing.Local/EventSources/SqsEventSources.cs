@@ -1,7 +1,6 @@
 using System.Globalization;
 using Amazon.SQS;
 using Microsoft.Extensions.Logging;
-using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Cloud;
 using OrderProcessing.Local.Provisioning;
 using YamlDotNet.RepresentationModel;
@@ -75,8 +74,8 @@ public sealed class SqsEventSources : IAsyncDisposable
         HttpClient function, SqsSourceOptions options, ILoggerFactory loggers)
     {
         var context = new StackContext(stack.StackName, LocalCloud.Region, "000000000000", parameters);
-        var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
-        var sqs = AwsClients.OptionsFor(settings, "SQS").CreateServiceClient<IAmazonSQS>();
+        var settings = cloud.ClientConfiguration;
+        var sqs = cloud.CreateSqsClient();
         var sources = FromTemplate(template, context)
             .Select(source => new SqsQueueSource(source,
                 stack.Queues.TryGetValue(source.QueueLogicalId, out var queue)

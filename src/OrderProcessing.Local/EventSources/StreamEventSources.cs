@@ -1,10 +1,8 @@
 using System.Globalization;
 using Amazon;
-using Amazon.DynamoDBv2;
 using Amazon.Runtime.Credentials;
 using Amazon.SQS;
 using Microsoft.Extensions.Logging;
-using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Cloud;
 using OrderProcessing.Local.Provisioning;
 using YamlDotNet.RepresentationModel;
@@ -58,15 +56,15 @@ public sealed class StreamEventSources : IAsyncDisposable
     public static async Task<StreamEventSources> StartAsync(SamTemplate template, LocalCloud cloud, ProvisionedStack stack, HttpClient function,
         ILoggerFactory loggers, CancellationToken cancellationToken = default)
     {
-        var settings = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(cloud.ClientSettings).Build();
-        var dynamoOptions = AwsClients.OptionsFor(settings, "DYNAMODB");
+        // The Streams API has no client in the SDK we use: the sources sign their calls with the DynamoDB client's identity.
+        var dynamoOptions = cloud.ClientOptions("DYNAMODB");
         var credentials = dynamoOptions.Credentials ?? DefaultAWSCredentialsIdentityResolver.GetCredentials();
         var region = dynamoOptions.Region ?? RegionEndpoint.GetBySystemName(LocalCloud.Region);
-        var sqs = AwsClients.OptionsFor(settings, "SQS").CreateServiceClient<IAmazonSQS>();
+        var sqs = cloud.CreateSqsClient();
         var sources = new List<DynamoDbStreamSource>();
         try
         {
-            using var dynamo = dynamoOptions.CreateServiceClient<IAmazonDynamoDB>();
+            using var dynamo = cloud.CreateDynamoDbClient();
             foreach (var source in FromTemplate(template))
             {
                 var table = stack.Tables[source.TableLogicalId];

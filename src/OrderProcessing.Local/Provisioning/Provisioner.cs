@@ -26,14 +26,11 @@ public sealed class Provisioner(IAmazonDynamoDB dynamo, IAmazonSQS sqs)
     /// <summary>Variables that only mean something to the Lambda runtime and its Web Adapter.</summary>
     private static readonly string[] LambdaOnlyPrefixes = ["AWS_LAMBDA_", "AWS_LWA_", "ASPNETCORE_"];
 
-    public Task<ProvisionedStack> ProvisionAsync(SamTemplate template, StackContext stack, CancellationToken cancellationToken = default) =>
-        ProvisionAsync(template, stack, function: null, cancellationToken);
-
     /// <summary>
     /// Creates the template's tables and queues; the environment is the one <paramref name="function"/> gets
     /// (globals and its own variables), or, when null, the union of every function's.
     /// </summary>
-    public async Task<ProvisionedStack> ProvisionAsync(SamTemplate template, StackContext stack, string? function,
+    public async Task<ProvisionedStack> ProvisionAsync(SamTemplate template, StackContext stack, string? function = null,
         CancellationToken cancellationToken = default)
     {
         var tables = new Dictionary<string, string>();

@@ -13,7 +13,7 @@ public sealed class AdminClientsTests(CloudFixture cloud)
     [Fact]
     public async Task Admin_registers_a_client_whose_secret_is_shown_once_and_works()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("admin-register"));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("admin-register"));
         using var admin = await app.CreateClientAsync([Scopes.Admin]);
 
         using var created = await admin.Http.PostAsJsonAsync("/admin/clients", new
@@ -45,16 +45,16 @@ public sealed class AdminClientsTests(CloudFixture cloud)
     [Fact]
     public async Task Rotating_the_secret_makes_the_old_one_stop_working()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("admin-rotate"));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("admin-rotate"));
         using var admin = await app.CreateClientAsync([Scopes.Admin]);
-        var (clientId, oldSecret) = await TokenEndpointTests.RegisterAsync(app, [Scopes.OrdersRead]);
+        var (clientId, oldSecret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
 
         using var rotated = await admin.Http.PostAsync(new Uri($"/admin/clients/{clientId}/rotate-secret", UriKind.Relative), null);
         using var body = JsonDocument.Parse(await rotated.Content.ReadAsStringAsync());
         var newSecret = body.RootElement.GetProperty("clientSecret").GetString()!;
         using var http = app.CreateClient();
-        using var withOld = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, oldSecret));
-        using var withNew = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, newSecret));
+        using var withOld = await http.SendAsync(TestData.TokenRequest(clientId, oldSecret));
+        using var withNew = await http.SendAsync(TestData.TokenRequest(clientId, newSecret));
 
         Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
         Assert.NotEqual(oldSecret, newSecret);
@@ -65,7 +65,7 @@ public sealed class AdminClientsTests(CloudFixture cloud)
     [Fact]
     public async Task Invalid_registrations_are_400_problems_and_unknown_clients_404()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("admin-invalid"));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("admin-invalid"));
         using var admin = await app.CreateClientAsync([Scopes.Admin]);
 
         using var invalid = await admin.Http.PostAsJsonAsync("/admin/clients", new
@@ -89,7 +89,7 @@ public sealed class AdminClientsTests(CloudFixture cloud)
     [Fact]
     public async Task Demo_and_admin_clients_are_seeded_idempotently_with_their_documented_secrets()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("seed"));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("seed"));
 
         await DemoClients.SeedAsync(app.Services);
         await DemoClients.SeedAsync(app.Services);

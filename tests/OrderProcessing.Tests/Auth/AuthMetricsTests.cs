@@ -16,16 +16,16 @@ public sealed class AuthMetricsTests(CloudFixture cloud)
     [Fact]
     public async Task Tokens_issued_refresh_reuse_and_rate_limited_requests_are_each_counted_once()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("auth-metrics"));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("auth-metrics"));
         var customer = await app.CreateClientAsync([Scopes.Admin], rateLimit: new RateLimit(2, 3600), refreshTokens: true);
         var metrics = new StringWriter();
         app.Services.GetRequiredService<Metrics>().Output = TextWriter.Synchronized(metrics);
 
         using var first = await app.RequestTokenAsync(customer.ClientId, customer.Secret);
         var r1 = first.RootElement.GetProperty("refresh_token").GetString()!;
-        using var second = await app.RequestTokenAsync(customer.ClientId, customer.Secret, Refresh(r1));
+        using var second = await app.RequestTokenAsync(customer.ClientId, customer.Secret, TestData.RefreshGrant(r1));
         using var http = app.CreateClient();
-        using var reuse = await http.SendAsync(AuthenticatedClients.TokenRequest(customer.ClientId, customer.Secret, Refresh(r1)));
+        using var reuse = await http.SendAsync(TestData.TokenRequest(customer.ClientId, customer.Secret, TestData.RefreshGrant(r1)));
         // Five calls against a limit of two per window: at least one is refused even if a window boundary falls
         // between them.
         var path = new Uri($"/admin/clients/{customer.ClientId}", UriKind.Relative);
@@ -43,9 +43,6 @@ public sealed class AuthMetricsTests(CloudFixture cloud)
         Assert.Equal(limited, Count(metrics, Metrics.RateLimited));
         calls.ForEach(c => c.Dispose());
     }
-
-    private static Dictionary<string, string> Refresh(string refreshToken) =>
-        new() { ["grant_type"] = "refresh_token", ["refresh_token"] = refreshToken };
 
     /// <summary>The sum of one metric over the EMF lines written.</summary>
     private static double Count(StringWriter output, string metric) =>

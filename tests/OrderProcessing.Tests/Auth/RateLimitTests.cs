@@ -16,8 +16,8 @@ public sealed class RateLimitTests(CloudFixture cloud)
         var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 3600 * 3600 + 100);
         var time = new FakeTimeProvider(start);
         var stack = await cloud.ProvisionAsync("ratelimit");
-        await using var firstFactory = new AppFactory(cloud, stack);
-        await using var secondFactory = new AppFactory(cloud, stack, new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = firstFactory.SigningKeyDirectory });
+        await using var firstFactory = await AppFixture.CreateAsync(cloud, stack);
+        await using var secondFactory = await AppFixture.CreateAsync(cloud, stack, new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = firstFactory.SigningKeyDirectory });
         await using var first = firstFactory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(time)));
         await using var second = secondFactory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(time)));
         using var client = await first.CreateClientAsync([Scopes.Admin], rateLimit: new RateLimit(5, 3600));
@@ -63,7 +63,7 @@ public sealed class RateLimitTests(CloudFixture cloud)
     [Fact]
     public async Task Unauthenticated_and_public_requests_are_not_rate_limited_per_client()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("ratelimit-public"));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("ratelimit-public"));
         using var http = app.CreateClient();
 
         using var response = await http.GetAsync(new Uri("/.well-known/jwks.json", UriKind.Relative));

@@ -12,16 +12,16 @@ public sealed class RefreshTokenTests(CloudFixture cloud)
     [Fact]
     public async Task Refresh_rotates_the_pair_and_the_used_refresh_token_stops_working()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("refresh-rotate"));
-        var (clientId, secret) = await TokenEndpointTests.RegisterAsync(app, [Scopes.Admin, Scopes.OrdersRead], refreshTokens: true);
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("refresh-rotate"));
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.Admin, Scopes.OrdersRead], refreshTokens: true);
         using var first = await app.RequestTokenAsync(clientId, secret);
         var r1 = first.RootElement.GetProperty("refresh_token").GetString()!;
 
-        using var second = await app.RequestTokenAsync(clientId, secret, Refresh(r1, "admin"));
+        using var second = await app.RequestTokenAsync(clientId, secret, TestData.RefreshGrant(r1, "admin"));
         var r2 = second.RootElement.GetProperty("refresh_token").GetString()!;
-        using var third = await app.RequestTokenAsync(clientId, secret, Refresh(r2));
-        using var widened = await app.CreateClient().SendAsync(AuthenticatedClients.TokenRequest(clientId, secret,
-            Refresh(third.RootElement.GetProperty("refresh_token").GetString()!, "admin orders:read")));
+        using var third = await app.RequestTokenAsync(clientId, secret, TestData.RefreshGrant(r2));
+        using var widened = await app.CreateClient().SendAsync(TestData.TokenRequest(clientId, secret,
+            TestData.RefreshGrant(third.RootElement.GetProperty("refresh_token").GetString()!, "admin orders:read")));
         using var withNewAccess = await app.CreateClient(second.RootElement.GetProperty("access_token").GetString()!).GetAsync(Protected);
 
         Assert.NotEqual(r1, r2);
@@ -35,17 +35,17 @@ public sealed class RefreshTokenTests(CloudFixture cloud)
     public async Task Reusing_a_rotated_refresh_token_is_treated_as_theft_and_revokes_the_whole_family()
     {
         var stack = await cloud.ProvisionAsync("refresh-reuse");
-        await using var app = new AppFactory(cloud, stack);
-        var (clientId, secret) = await TokenEndpointTests.RegisterAsync(app, [Scopes.Admin], refreshTokens: true);
+        await using var app = await AppFixture.CreateAsync(cloud, stack);
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.Admin], refreshTokens: true);
         using var first = await app.RequestTokenAsync(clientId, secret);
         var r1 = first.RootElement.GetProperty("refresh_token").GetString()!;
-        using var second = await app.RequestTokenAsync(clientId, secret, Refresh(r1));
+        using var second = await app.RequestTokenAsync(clientId, secret, TestData.RefreshGrant(r1));
         var r2 = second.RootElement.GetProperty("refresh_token").GetString()!;
         var a2 = second.RootElement.GetProperty("access_token").GetString()!;
         using var http = app.CreateClient();
 
-        using var replay = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret, Refresh(r1)));
-        using var legitimate = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret, Refresh(r2)));
+        using var replay = await http.SendAsync(TestData.TokenRequest(clientId, secret, TestData.RefreshGrant(r1)));
+        using var legitimate = await http.SendAsync(TestData.TokenRequest(clientId, secret, TestData.RefreshGrant(r2)));
         using var withLatestAccess = await app.CreateClient(a2).GetAsync(Protected);
         using var fresh = await app.RequestTokenAsync(clientId, secret);
 
@@ -68,8 +68,8 @@ public sealed class RefreshTokenTests(CloudFixture cloud)
     public async Task Refresh_tokens_are_opaque_and_stored_only_as_a_hash()
     {
         var stack = await cloud.ProvisionAsync("refresh-hash");
-        await using var app = new AppFactory(cloud, stack);
-        var (clientId, secret) = await TokenEndpointTests.RegisterAsync(app, [Scopes.OrdersRead], refreshTokens: true);
+        await using var app = await AppFixture.CreateAsync(cloud, stack);
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersRead], refreshTokens: true);
         using var pair = await app.RequestTokenAsync(clientId, secret);
         var refresh = pair.RootElement.GetProperty("refresh_token").GetString()!;
         using var dynamo = cloud.CreateDynamoDbClient();
@@ -85,22 +85,11 @@ public sealed class RefreshTokenTests(CloudFixture cloud)
     [Fact]
     public async Task Refresh_tokens_are_off_unless_the_client_is_registered_for_them()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("refresh-off"));
-        var (clientId, secret) = await TokenEndpointTests.RegisterAsync(app, [Scopes.OrdersRead]);
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("refresh-off"));
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
 
         using var token = await app.RequestTokenAsync(clientId, secret);
 
         Assert.False(token.RootElement.TryGetProperty("refresh_token", out _));
-    }
-
-    private static Dictionary<string, string> Refresh(string refreshToken, string? scope = null)
-    {
-        var form = new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refreshToken };
-        if (scope is not null)
-        {
-            form["scope"] = scope;
-        }
-
-        return form;
     }
 }

@@ -13,8 +13,8 @@ public sealed class RevocationTests(CloudFixture cloud)
     public async Task Revoked_access_token_is_refused_by_every_instance_on_the_very_next_request()
     {
         var stack = await cloud.ProvisionAsync("revoke-access");
-        await using var first = new AppFactory(cloud, stack);
-        await using var second = new AppFactory(cloud, stack, new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = first.SigningKeyDirectory });
+        await using var first = await AppFixture.CreateAsync(cloud, stack);
+        await using var second = await AppFixture.CreateAsync(cloud, stack, new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = first.SigningKeyDirectory });
         using var client = await first.CreateClientAsync([Scopes.Admin]);
         using var onSecond = second.CreateClient(client.AccessToken);
         using (var before = await onSecond.GetAsync(Protected))
@@ -41,16 +41,16 @@ public sealed class RevocationTests(CloudFixture cloud)
     [Fact]
     public async Task Revoking_a_refresh_token_revokes_its_family_and_the_access_token_issued_with_it()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("revoke-refresh"));
-        var (clientId, secret) = await TokenEndpointTests.RegisterAsync(app, [Scopes.Admin], refreshTokens: true);
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("revoke-refresh"));
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.Admin], refreshTokens: true);
         using var pair = await app.RequestTokenAsync(clientId, secret);
         var refresh = pair.RootElement.GetProperty("refresh_token").GetString()!;
         var access = pair.RootElement.GetProperty("access_token").GetString()!;
         using var http = app.CreateClient();
 
         using var revoke = await http.SendAsync(RevokeRequest(clientId, secret, refresh, "refresh_token"));
-        using var refreshed = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret,
-            new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refresh }));
+        using var refreshed = await http.SendAsync(TestData.TokenRequest(clientId, secret,
+            TestData.RefreshGrant(refresh)));
         using var withAccess = await app.CreateClient(access).GetAsync(Protected);
 
         Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
@@ -61,9 +61,9 @@ public sealed class RevocationTests(CloudFixture cloud)
     [Fact]
     public async Task Unknown_tokens_get_200_but_another_clients_token_and_missing_credentials_are_refused()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("revoke-unknown"));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("revoke-unknown"));
         using var owner = await app.CreateClientAsync([Scopes.OrdersRead]);
-        var (otherId, otherSecret) = await TokenEndpointTests.RegisterAsync(app, [Scopes.OrdersRead]);
+        var (otherId, otherSecret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
         using var http = app.CreateClient();
 
         using var unknown = await http.SendAsync(RevokeRequest(otherId, otherSecret, "no-such-token"));

@@ -10,7 +10,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.Auth.Signing;
-using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Tests.Auth;
 
@@ -23,8 +22,8 @@ public sealed class SigningKeyTests(CloudFixture cloud)
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var stack = await cloud.ProvisionAsync("rotation");
-        await using var firstFactory = new AppFactory(cloud, stack);
-        await using var secondFactory = new AppFactory(cloud, stack, new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = firstFactory.SigningKeyDirectory });
+        await using var firstFactory = await AppFixture.CreateAsync(cloud, stack);
+        await using var secondFactory = await AppFixture.CreateAsync(cloud, stack, new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = firstFactory.SigningKeyDirectory });
         await using var first = firstFactory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(time)));
         await using var second = secondFactory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(time)));
         using var client = await first.CreateClientAsync([Scopes.Admin]);
@@ -59,10 +58,10 @@ public sealed class SigningKeyTests(CloudFixture cloud)
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task KMS_signing_keys_sign_through_KMS_and_the_tokens_verify_against_the_published_key()
     {
-        using var kms = await KmsOnMotoAsync();
+        using var kms = await cloud.CreateKmsClientAsync();
         var (alias, keyArn) = await CreateSigningKeyAsync(kms);
         var stack = await cloud.ProvisionAsync("kms");
-        await using var app = new AppFactory(cloud, stack, await KmsSettingsAsync(alias));
+        await using var app = await AppFixture.CreateAsync(cloud, stack, await KmsSettingsAsync(alias));
 
         using var client = await app.CreateClientAsync([Scopes.Admin]);
         using var jwks = JsonDocument.Parse(await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative)));
@@ -82,18 +81,18 @@ public sealed class SigningKeyTests(CloudFixture cloud)
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task A_new_KMS_key_signs_while_tokens_of_the_previous_key_stay_valid()
     {
-        using var kms = await KmsOnMotoAsync();
+        using var kms = await cloud.CreateKmsClientAsync();
         var (oldAlias, oldArn) = await CreateSigningKeyAsync(kms);
         var (newAlias, newArn) = await CreateSigningKeyAsync(kms);
         var stack = await cloud.ProvisionAsync("kms-rotation");
-        await using var before = new AppFactory(cloud, stack, await KmsSettingsAsync(oldAlias));
+        await using var before = await AppFixture.CreateAsync(cloud, stack, await KmsSettingsAsync(oldAlias));
         using var client = await before.CreateClientAsync([Scopes.Admin]);
         var oldToken = client.AccessToken;
 
         // The deployment after the rotation signs with the new key and still publishes the old one.
         var rotated = await KmsSettingsAsync(newAlias);
         rotated["SIGNING_PREVIOUS_KEY_IDS"] = oldArn;
-        await using var after = new AppFactory(cloud, stack, rotated);
+        await using var after = await AppFixture.CreateAsync(cloud, stack, rotated);
         using var renewed = await after.RequestTokenAsync(client.ClientId, client.Secret);
         var newToken = renewed.RootElement.GetProperty("access_token").GetString()!;
 
@@ -118,12 +117,12 @@ public sealed class SigningKeyTests(CloudFixture cloud)
             ["SIGNING_KEY_ID"] = "alias/token-signing",
             ["AWS_ENDPOINT_URL_KMS"] = $"http://127.0.0.1:{OrderProcessing.Local.Cloud.FreePort.Next()}/",
         };
-        await using var app = new AppFactory(cloud, stack, settings);
+        await using var app = await AppFixture.CreateAsync(cloud, stack, settings);
         var registration = new ClientRegistration("kms down", [Scopes.Admin], new RateLimit(10_000, 60), false);
         var (client, secret) = (await app.Services.GetRequiredService<ClientRegistry>().RegisterAsync(registration))!.Value;
 
         using var http = app.CreateClient();
-        using var response = await http.SendAsync(AuthenticatedClients.TokenRequest(client.ClientId, secret));
+        using var response = await http.SendAsync(TestData.TokenRequest(client.ClientId, secret));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -171,16 +170,6 @@ public sealed class SigningKeyTests(CloudFixture cloud)
         ["SIGNING_KEY_ID"] = signingKeyId,
         ["AWS_ENDPOINT_URL_KMS"] = (await cloud.MotoEndpointAsync()).ToString(),
     };
-
-    /// <summary>A KMS client of moto_server, configured as the app configures its own.</summary>
-    private async Task<IAmazonKeyManagementService> KmsOnMotoAsync()
-    {
-        var settings = new ConfigurationBuilder()
-            .AddInMemoryCollection(cloud.Cloud.ClientSettings)
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["AWS_ENDPOINT_URL_KMS"] = (await cloud.MotoEndpointAsync()).ToString() })
-            .Build();
-        return AwsClients.OptionsFor(settings, "KMS").CreateServiceClient<IAmazonKeyManagementService>();
-    }
 
     /// <summary>An ECC_NIST_P256 SIGN_VERIFY key with an alias of its own, as template.yaml creates the signing key.</summary>
     private static async Task<(string Alias, string Arn)> CreateSigningKeyAsync(IAmazonKeyManagementService kms)

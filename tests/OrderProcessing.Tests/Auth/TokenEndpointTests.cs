@@ -9,14 +9,14 @@ using OrderProcessing.Functions.Auth;
 
 namespace OrderProcessing.Tests.Auth;
 
-public sealed class TokenEndpointTests(CloudFixture cloud)
+public sealed class TokenEndpointTests(CloudFixture cloud, AppFixture shared) : IClassFixture<AppFixture>
 {
     [Fact]
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Client_credentials_with_Basic_auth_from_a_standard_OAuth2_client_returns_a_bearer_token_with_every_allowed_scope()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-basic"));
-        var (clientId, secret) = await RegisterAsync(app, [Scopes.ProductsRead, Scopes.OrdersRead], new RateLimit(42, 30));
+        var app = shared;
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.ProductsRead, Scopes.OrdersRead], rateLimit: new RateLimit(42, 30));
         using var http = app.CreateClient();
 
         var response = await http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
@@ -54,8 +54,8 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Client_credentials_with_form_fields_returns_a_token_for_the_client()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-form"));
-        var (clientId, secret) = await RegisterAsync(app, [Scopes.OrdersWrite]);
+        var app = shared;
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersWrite]);
         using var http = app.CreateClient();
 
         using var response = await http.PostAsync(new Uri("/oauth/token", UriKind.Relative), Form(new()
@@ -74,11 +74,11 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Wrong_secret_is_invalid_client_401_with_a_Basic_challenge()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-wrong"));
-        var (clientId, _) = await RegisterAsync(app, [Scopes.OrdersRead]);
+        var app = shared;
+        var (clientId, _) = await app.RegisterClientAsync([Scopes.OrdersRead]);
         using var http = app.CreateClient();
 
-        using var response = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, "not-the-secret"));
+        using var response = await http.SendAsync(TestData.TokenRequest(clientId, "not-the-secret"));
 
         await AssertOAuthErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
         Assert.Equal("Basic", response.Headers.WwwAuthenticate.Single().Scheme);
@@ -87,10 +87,10 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Unknown_client_is_invalid_client()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-unknown"));
+        var app = shared;
         using var http = app.CreateClient();
 
-        using var response = await http.SendAsync(AuthenticatedClients.TokenRequest("nobody", "whatever"));
+        using var response = await http.SendAsync(TestData.TokenRequest("nobody", "whatever"));
 
         await AssertOAuthErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
     }
@@ -98,17 +98,17 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Disabled_client_gets_no_token()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-disabled"));
+        var app = shared;
         using var admin = await app.CreateClientAsync([Scopes.Admin]);
-        var (clientId, secret) = await RegisterAsync(app, [Scopes.OrdersRead]);
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
         using var http = app.CreateClient();
-        using (var before = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret)))
+        using (var before = await http.SendAsync(TestData.TokenRequest(clientId, secret)))
         {
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
 
         using var disabled = await admin.Http.PostAsync(new Uri($"/admin/clients/{clientId}/disable", UriKind.Relative), null);
-        using var response = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret));
+        using var response = await http.SendAsync(TestData.TokenRequest(clientId, secret));
 
         Assert.Equal(HttpStatusCode.OK, disabled.StatusCode);
         await AssertOAuthErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
@@ -117,8 +117,8 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Requested_scope_narrows_the_token_to_that_subset()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-narrow"));
-        var (clientId, secret) = await RegisterAsync(app, [.. Scopes.Customer]);
+        var app = shared;
+        var (clientId, secret) = await app.RegisterClientAsync([.. Scopes.Customer]);
 
         using var token = await app.RequestTokenAsync(clientId, secret, new Dictionary<string, string> { ["scope"] = "orders:read" });
 
@@ -129,11 +129,11 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Scope_beyond_what_the_client_may_have_is_invalid_scope()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-scope"));
-        var (clientId, secret) = await RegisterAsync(app, [Scopes.OrdersRead]);
+        var app = shared;
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
         using var http = app.CreateClient();
 
-        using var response = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret,
+        using var response = await http.SendAsync(TestData.TokenRequest(clientId, secret,
             new Dictionary<string, string> { ["scope"] = "orders:read admin" }));
 
         await AssertOAuthErrorAsync(response, HttpStatusCode.BadRequest, "invalid_scope");
@@ -148,8 +148,8 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [InlineData("grant_type=client_credentials&scope=orders%22read", "invalid_scope")]
     public async Task Malformed_or_unsupported_requests_get_the_RFC_6749_error(string form, string error)
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-errors"));
-        var (clientId, secret) = await RegisterAsync(app, [Scopes.OrdersRead]);
+        var app = shared;
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
         using var http = app.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
         {
@@ -165,13 +165,13 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Json_body_or_two_authentication_methods_are_invalid_request_never_a_500()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-shape"));
-        var (clientId, secret) = await RegisterAsync(app, [Scopes.OrdersRead]);
+        var app = shared;
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
         using var http = app.CreateClient();
 
         using var json = await http.PostAsync(new Uri("/oauth/token", UriKind.Relative),
             new StringContent("""{"grant_type":"client_credentials"}""", Encoding.UTF8, "application/json"));
-        using var both = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret,
+        using var both = await http.SendAsync(TestData.TokenRequest(clientId, secret,
             new Dictionary<string, string> { ["client_secret"] = secret }));
         using var garbage = new HttpRequestMessage(HttpMethod.Post, "/oauth/token") { Content = Form(new() { ["grant_type"] = "client_credentials" }) };
         garbage.Headers.TryAddWithoutValidation("Authorization", "Basic %%%not-base64");
@@ -185,20 +185,20 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Repeated_failed_authentication_locks_the_client_id_out_even_with_the_right_secret()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-lockout"),
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("token-lockout"),
             new Dictionary<string, string?> { ["AUTH_FAILED_AUTH_LIMIT"] = "3" });
-        var (clientId, secret) = await RegisterAsync(app, [Scopes.OrdersRead]);
-        var (otherId, otherSecret) = await RegisterAsync(app, [Scopes.OrdersRead]);
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
+        var (otherId, otherSecret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
         using var http = app.CreateClient();
 
         for (var i = 0; i < 3; i++)
         {
-            using var failed = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, "guess-" + i));
+            using var failed = await http.SendAsync(TestData.TokenRequest(clientId, "guess-" + i));
             await AssertOAuthErrorAsync(failed, HttpStatusCode.Unauthorized, "invalid_client");
         }
 
-        using var locked = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret));
-        using var other = await http.SendAsync(AuthenticatedClients.TokenRequest(otherId, otherSecret));
+        using var locked = await http.SendAsync(TestData.TokenRequest(clientId, secret));
+        using var other = await http.SendAsync(TestData.TokenRequest(otherId, otherSecret));
 
         await AssertOAuthErrorAsync(locked, HttpStatusCode.TooManyRequests, "invalid_client");
         Assert.True(locked.Headers.RetryAfter?.Delta > TimeSpan.Zero);
@@ -208,9 +208,9 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
     [Fact]
     public async Task Client_secrets_are_stored_only_as_salted_PBKDF2_hashes()
     {
-        var stack = await cloud.ProvisionAsync("token-hash");
-        await using var app = new AppFactory(cloud, stack);
-        var (clientId, secret) = await RegisterAsync(app, [Scopes.OrdersRead]);
+        var app = shared;
+        var stack = app.Stack;
+        var (clientId, secret) = await app.RegisterClientAsync([Scopes.OrdersRead]);
         using var dynamo = cloud.CreateDynamoDbClient();
 
         var item = (await dynamo.GetItemAsync(stack.Tables["ClientsTable"], new() { ["clientId"] = new AttributeValue { S = clientId } })).Item;
@@ -223,14 +223,6 @@ public sealed class TokenEndpointTests(CloudFixture cloud)
         Assert.False(ClientSecrets.Verify(secret + "x", item["secretHash"].S));
         Assert.NotEqual(ClientSecrets.Hash(secret, 1000), ClientSecrets.Hash(secret, 1000));
         Assert.True(ClientSecrets.DefaultIterations >= 600_000);
-    }
-
-    internal static async Task<(string ClientId, string Secret)> RegisterAsync(AppFactory app, IReadOnlyList<string> scopes,
-        RateLimit? rateLimit = null, bool refreshTokens = false)
-    {
-        var registry = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<ClientRegistry>(app.Services);
-        var (client, secret) = (await registry.RegisterAsync(new ClientRegistration("test", scopes, rateLimit ?? new RateLimit(1000, 60), refreshTokens)))!.Value;
-        return (client.ClientId, secret);
     }
 
     internal static FormUrlEncodedContent Form(Dictionary<string, string> fields) => new(fields);

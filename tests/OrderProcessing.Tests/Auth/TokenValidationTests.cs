@@ -12,14 +12,14 @@ using OrderProcessing.Functions.Auth.Signing;
 
 namespace OrderProcessing.Tests.Auth;
 
-public sealed class TokenValidationTests(CloudFixture cloud)
+public sealed class TokenValidationTests(CloudFixture cloud, AppFixture shared) : IClassFixture<AppFixture>
 {
     private static readonly Uri Protected = new("/admin/clients", UriKind.Relative);
 
     [Fact]
     public async Task Token_verifies_with_an_independent_JWT_library_against_the_JWKS_found_through_RFC_8414_discovery()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("jwks"));
+        var app = shared;
         using var client = await app.CreateClientAsync([Scopes.OrdersRead]);
         using var http = app.CreateClient();
 
@@ -47,7 +47,7 @@ public sealed class TokenValidationTests(CloudFixture cloud)
     [Fact]
     public async Task A_token_made_by_the_test_helper_is_accepted_so_the_refusals_below_are_the_checks_at_work()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("craft"));
+        var app = shared;
         var clientId = (await app.CreateClientAsync([Scopes.Admin])).ClientId;
         using var http = app.CreateClient(await CraftAsync(app, Claims(clientId)));
 
@@ -66,7 +66,7 @@ public sealed class TokenValidationTests(CloudFixture cloud)
     [MemberData(nameof(Refused))]
     public async Task Refused_tokens_get_401_with_an_invalid_token_challenge(string kind)
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("refuse"));
+        var app = shared;
         var clientId = (await app.CreateClientAsync([Scopes.Admin])).ClientId;
         var keys = app.Services.GetRequiredService<ISigningKeys>();
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -97,7 +97,7 @@ public sealed class TokenValidationTests(CloudFixture cloud)
     [Fact]
     public async Task No_token_is_401_with_a_plain_Bearer_challenge_while_public_endpoints_and_unknown_routes_need_none()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("anonymous"));
+        var app = shared;
         using var http = app.CreateClient();
 
         using var response = await http.GetAsync(Protected);
@@ -117,7 +117,7 @@ public sealed class TokenValidationTests(CloudFixture cloud)
     [Fact]
     public async Task Token_without_the_endpoint_scope_is_403_insufficient_scope_naming_the_scope()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("scope403"));
+        var app = shared;
         using var customer = await app.CreateClientAsync([.. Scopes.Customer]);
 
         using var response = await customer.Http.GetAsync(Protected);
@@ -133,7 +133,7 @@ public sealed class TokenValidationTests(CloudFixture cloud)
     [Fact]
     public async Task AccessTokenValidator_applies_the_same_rules_outside_an_HTTP_request()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("validator"),
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("validator"),
             new Dictionary<string, string?> { ["AUTH_ISSUER"] = "http://localhost" });
         using var client = await app.CreateClientAsync([Scopes.NotificationsRead]);
         var validator = app.Services.GetRequiredService<AccessTokenValidator>();
@@ -175,7 +175,7 @@ public sealed class TokenValidationTests(CloudFixture cloud)
         return claims;
     }
 
-    internal static Task<string> CraftAsync(AppFactory app, JsonObject claims) =>
+    internal static Task<string> CraftAsync(AppFixture app, JsonObject claims) =>
         Jws.SignAsync(app.Services.GetRequiredService<ISigningKeys>(), claims);
 
     private static async Task<string> ForgeAsync(ISigningKeys keys, JsonObject claims)

@@ -8,19 +8,12 @@ using OrderProcessing.Functions.Orders;
 namespace OrderProcessing.Tests.Delivery;
 
 /// <summary>The carrier webhook against a pipeline whose shipments only the webhook moves (simulator off).</summary>
-public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixture) : IClassFixture<CarrierWebhookTests.WebhookPipeline>
+public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookOnly fixture) : IClassFixture<CarrierWebhookTests.WebhookOnly>
 {
-    public sealed class WebhookPipeline(CloudFixture cloud) : IAsyncLifetime
-    {
-        public DeliveryPipeline Pipeline { get; private set; } = null!;
+    /// <summary>The delivery pipeline with the carrier simulator off: only the webhook moves shipments.</summary>
+    public sealed class WebhookOnly(CloudFixture cloud) : AppFixture(cloud, AppOptions.Pipeline with { CarrierSimulator = false });
 
-        public async ValueTask InitializeAsync() =>
-            Pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { CarrierSimulator = false });
-
-        public ValueTask DisposeAsync() => Pipeline.DisposeAsync();
-    }
-
-    private DeliveryPipeline Pipeline => fixture.Pipeline;
+    private AppFixture Pipeline => fixture;
 
     [Fact]
     public async Task Signed_carrier_events_move_the_shipment_and_the_order()
@@ -32,14 +25,14 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
         using var delivered = await PostAsync(Event(shipment.TrackingNumber, "DELIVERED", "2026-11-25T10:50:00Z"));
 
         Assert.All([shipped, inTransit, delivered], r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        var result = await delivered.Content.ReadFromJsonAsync<CarrierWebhookResult>(Orders.OrderingStack.Json);
+        var result = await delivered.Content.ReadFromJsonAsync<CarrierWebhookResult>(TestData.Json);
         Assert.Equal((shipment.ShipmentId, DeliveryStatus.Delivered, WebhookOutcome.Applied), (result!.ShipmentId, result.Status, result.Outcome));
-        var stored = await Pipeline.ShipmentAsync(order.OrderId);
+        var stored = await Pipeline.Data.ShipmentAsync(order.OrderId);
         Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Shipped, DeliveryStatus.InTransit, DeliveryStatus.Delivered], stored!.History.Select(h => h.Status));
         Assert.Equal(DateTimeOffset.Parse("2026-11-25T10:50:00Z", System.Globalization.CultureInfo.InvariantCulture), stored.History[^1].OccurredAt);
         Assert.All(stored.History.Skip(1), h => Assert.Equal(DeliverySources.CarrierWebhook, h.Source));
 
-        var delivered2 = await Pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
+        var delivered2 = await Pipeline.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
         Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], delivered2.History.Select(h => h.Status));
         Assert.All(delivered2.History, h => Assert.Equal(delivered2.CorrelationId, h.CorrelationId));
         Assert.StartsWith("test-", delivered2.CorrelationId, StringComparison.Ordinal);
@@ -59,7 +52,7 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
         using var old = await PostAsync(body, timestamp: now - 900);
         using var future = await PostAsync(body, timestamp: now + 900);
         using var replayedWithNewTimestamp = await PostAsync(body, timestamp: now,
-            signature: CarrierSignature.Sign(DeliveryPipeline.WebhookSecret, now - 600, Encoding.UTF8.GetBytes(body)));
+            signature: CarrierSignature.Sign(AppFixture.WebhookSecret, now - 600, Encoding.UTF8.GetBytes(body)));
 
         foreach (var response in new[] { wrongSecret, unsigned, old, future, replayedWithNewTimestamp })
         {
@@ -69,8 +62,8 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
             Assert.Equal("https://orderprocessing.dev/problems/invalid-signature", problem.RootElement.GetProperty("type").GetString());
         }
 
-        Assert.Equal(DeliveryStatus.Created, (await Pipeline.ShipmentAsync(order.OrderId))!.Status);
-        Assert.Equal(OrderStatus.PendingShipment, (await Pipeline.OrderAsync(order.OrderId))!.Status);
+        Assert.Equal(DeliveryStatus.Created, (await Pipeline.Data.ShipmentAsync(order.OrderId))!.Status);
+        Assert.Equal(OrderStatus.PendingShipment, (await Pipeline.Data.OrderAsync(order.OrderId))!.Status);
     }
 
     [Fact]
@@ -83,21 +76,21 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
         using var again = await PostAsync(Event(shipment.TrackingNumber, "SHIPPED", eventId: eventId));
         using var sameIdOtherStatus = await PostAsync(Event(shipment.TrackingNumber, "DELIVERED", eventId: eventId));
 
-        Assert.Equal(WebhookOutcome.Applied, (await first.Content.ReadFromJsonAsync<CarrierWebhookResult>(Orders.OrderingStack.Json))!.Outcome);
+        Assert.Equal(WebhookOutcome.Applied, (await first.Content.ReadFromJsonAsync<CarrierWebhookResult>(TestData.Json))!.Outcome);
         foreach (var repeat in new[] { again, sameIdOtherStatus })
         {
             Assert.Equal(HttpStatusCode.OK, repeat.StatusCode);
-            var result = await repeat.Content.ReadFromJsonAsync<CarrierWebhookResult>(Orders.OrderingStack.Json);
+            var result = await repeat.Content.ReadFromJsonAsync<CarrierWebhookResult>(TestData.Json);
             Assert.Equal((WebhookOutcome.Duplicate, DeliveryStatus.Shipped), (result!.Outcome, result.Status));
         }
 
-        var stored = await Pipeline.ShipmentAsync(order.OrderId);
+        var stored = await Pipeline.Data.ShipmentAsync(order.OrderId);
         Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Shipped], stored!.History.Select(h => h.Status));
         Assert.Equal([eventId], stored.CarrierEventIds);
-        var shipped = await Pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Shipped);
-        await Eventually.HoldsAsync(async () => await Pipeline.MessagesInAsync("DeliveryStatusQueue") == 0);
-        Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped], (await Pipeline.OrderAsync(order.OrderId))!.History.Select(h => h.Status));
-        Assert.Equal(shipped.Version, (await Pipeline.OrderAsync(order.OrderId))!.Version);
+        var shipped = await Pipeline.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Shipped);
+        await Eventually.HoldsAsync(async () => await Pipeline.Data.MessagesInAsync("DeliveryStatusQueue") == 0);
+        Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped], (await Pipeline.Data.OrderAsync(order.OrderId))!.History.Select(h => h.Status));
+        Assert.Equal(shipped.Version, (await Pipeline.Data.OrderAsync(order.OrderId))!.Version);
     }
 
     [Fact]
@@ -108,13 +101,13 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
         using var delivered = await PostAsync(Event(shipment.TrackingNumber, "DELIVERED"));
         using var lateShipped = await PostAsync(Event(shipment.TrackingNumber, "SHIPPED"));
 
-        Assert.Equal(WebhookOutcome.Applied, (await delivered.Content.ReadFromJsonAsync<CarrierWebhookResult>(Orders.OrderingStack.Json))!.Outcome);
+        Assert.Equal(WebhookOutcome.Applied, (await delivered.Content.ReadFromJsonAsync<CarrierWebhookResult>(TestData.Json))!.Outcome);
         Assert.Equal(HttpStatusCode.OK, lateShipped.StatusCode);
-        var late = await lateShipped.Content.ReadFromJsonAsync<CarrierWebhookResult>(Orders.OrderingStack.Json);
+        var late = await lateShipped.Content.ReadFromJsonAsync<CarrierWebhookResult>(TestData.Json);
         Assert.Equal((WebhookOutcome.Ignored, DeliveryStatus.Delivered), (late!.Outcome, late.Status));
-        var final = await Pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
+        var final = await Pipeline.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
         Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Delivered], final.History.Select(h => h.Status));
-        Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Delivered], (await Pipeline.ShipmentAsync(order.OrderId))!.History.Select(h => h.Status));
+        Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Delivered], (await Pipeline.Data.ShipmentAsync(order.OrderId))!.History.Select(h => h.Status));
     }
 
     [Fact]
@@ -125,11 +118,11 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
         // The carrier missed the pick-up scan: IN_TRANSIT is the first the order hears of the parcel moving.
         using var inTransit = await PostAsync(Event(shipment.TrackingNumber, "IN_TRANSIT"));
 
-        Assert.Equal(WebhookOutcome.Applied, (await inTransit.Content.ReadFromJsonAsync<CarrierWebhookResult>(Orders.OrderingStack.Json))!.Outcome);
-        var shipped = await Pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Shipped);
+        Assert.Equal(WebhookOutcome.Applied, (await inTransit.Content.ReadFromJsonAsync<CarrierWebhookResult>(TestData.Json))!.Outcome);
+        var shipped = await Pipeline.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Shipped);
         Assert.Equal([(OrderStatus.PendingShipment, "orders-api"), (OrderStatus.Shipped, DeliverySources.CarrierWebhook)],
             shipped.History.Select(h => (h.Status, h.Source)));
-        Assert.Equal([DeliveryStatus.Created, DeliveryStatus.InTransit], (await Pipeline.ShipmentAsync(order.OrderId))!.History.Select(h => h.Status));
+        Assert.Equal([DeliveryStatus.Created, DeliveryStatus.InTransit], (await Pipeline.Data.ShipmentAsync(order.OrderId))!.History.Select(h => h.Status));
     }
 
     [Fact]
@@ -156,7 +149,7 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
     private async Task<(Order Order, Shipment Shipment)> ShipmentAsync()
     {
         var order = await Pipeline.PlaceOrderAsync();
-        return (order, await Pipeline.WaitForShipmentAsync(order.OrderId));
+        return (order, await Pipeline.Data.WaitForShipmentAsync(order.OrderId));
     }
 
     private static string Event(string trackingNumber, string status, string? occurredAt = null, string? eventId = null) =>
@@ -172,7 +165,7 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
     private async Task<HttpResponseMessage> PostAsync(string body, long? timestamp = -1, string? signature = "")
     {
         var at = timestamp == -1 ? DateTimeOffset.UtcNow.ToUnixTimeSeconds() : timestamp;
-        using var client = Pipeline.App.CreateClient();
+        using var client = Pipeline.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(CarrierWebhook.Path, UriKind.Relative))
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
@@ -182,7 +175,7 @@ public sealed class CarrierWebhookTests(CarrierWebhookTests.WebhookPipeline fixt
             request.Headers.Add(CarrierSignature.TimestampHeader, seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        var header = signature == "" && at is { } signedAt ? CarrierSignature.Sign(DeliveryPipeline.WebhookSecret, signedAt, Encoding.UTF8.GetBytes(body)) : signature;
+        var header = signature == "" && at is { } signedAt ? CarrierSignature.Sign(AppFixture.WebhookSecret, signedAt, Encoding.UTF8.GetBytes(body)) : signature;
         if (header is not null)
         {
             request.Headers.Add(CarrierSignature.SignatureHeader, header);

@@ -12,25 +12,25 @@ public sealed class QueueTrafficTests(CloudFixture cloud)
     public async Task An_order_s_life_sends_each_consumer_only_the_messages_that_change_something()
     {
         var delivered = new SqsDeliveries();
-        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { EventDelivery = () => delivered });
+        await using var pipeline = await AppFixture.CreateAsync(cloud, AppOptions.Pipeline with { EventDelivery = () => delivered });
 
         var placed = await pipeline.PlaceOrderAsync();
-        var order = await pipeline.WaitForOrderAsync(placed.OrderId, o => o.Status == OrderStatus.Delivered);
-        await Eventually.HoldsAsync(async () => await pipeline.MessagesInAsync("OrderEventsQueue") + await pipeline.MessagesInAsync("DeliveryStatusQueue")
-            + await pipeline.MessagesInAsync("CarrierEventsQueue") == 0);
+        var order = await pipeline.Data.WaitForOrderAsync(placed.OrderId, o => o.Status == OrderStatus.Delivered);
+        await Eventually.HoldsAsync(async () => await pipeline.Data.MessagesInAsync("OrderEventsQueue") + await pipeline.Data.MessagesInAsync("DeliveryStatusQueue")
+            + await pipeline.Data.MessagesInAsync("CarrierEventsQueue") == 0);
 
         // The order's own SHIPPED and DELIVERED are not echoed to the delivery processor: it made them.
-        Assert.Equal([OrderEvent.Created], delivered.Bodies(pipeline.Queue("OrderEventsQueue").Arn, placed.OrderId).Select(b => b.GetProperty("type").GetString()));
+        Assert.Equal([OrderEvent.Created], delivered.Bodies(pipeline.Data.Queue("OrderEventsQueue").Arn, placed.OrderId).Select(b => b.GetProperty("type").GetString()));
         // CREATED moves no order, and IN_TRANSIT after SHIPPED leads where SHIPPED's own message led.
         Assert.Equal(["SHIPPED", "DELIVERED"],
-            delivered.Bodies(pipeline.Queue("DeliveryStatusQueue").Arn, placed.OrderId).Select(b => b.GetProperty("deliveryStatus").GetString()));
+            delivered.Bodies(pipeline.Data.Queue("DeliveryStatusQueue").Arn, placed.OrderId).Select(b => b.GetProperty("deliveryStatus").GetString()));
         Assert.Equal(["SHIPPED", "IN_TRANSIT", "DELIVERED"],
-            delivered.Bodies(pipeline.Queue("CarrierEventsQueue").Arn, placed.OrderId).Select(b => b.GetProperty("status").GetString()));
+            delivered.Bodies(pipeline.Data.Queue("CarrierEventsQueue").Arn, placed.OrderId).Select(b => b.GetProperty("status").GetString()));
 
         // Nothing is lost for it: the order and its shipment went through every status, once each.
         Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], order.History.Select(h => h.Status));
         Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Shipped, DeliveryStatus.InTransit, DeliveryStatus.Delivered],
-            (await pipeline.ShipmentAsync(placed.OrderId))!.History.Select(h => h.Status));
+            (await pipeline.Data.ShipmentAsync(placed.OrderId))!.History.Select(h => h.Status));
         Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], pipeline.StatusChanges.For(placed.OrderId).Select(c => c.Status));
     }
 

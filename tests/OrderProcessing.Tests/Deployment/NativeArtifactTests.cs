@@ -9,10 +9,8 @@ using Amazon.SQS.Model;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrderProcessing.Functions.Auth;
 using OrderProcessing.Local.EventSources;
-using OrderProcessing.Tests.Delivery;
-using OrderProcessing.Tests.Orders;
 using static OrderProcessing.Tests.Deployment.TemplateFunctions;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Deployment;
 
@@ -23,7 +21,7 @@ namespace OrderProcessing.Tests.Deployment;
 /// Web Adapter drives it (HTTP requests, and events as POST /events) against the emulators. Without the variable
 /// these tests are skipped: the rest of the suite runs the JIT build in memory.
 /// </summary>
-public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class NativeArtifactTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     private const string Reason = "Set ORDERPROCESSING_NATIVE_BINARY to the executable scripts/publish-native produced (.ci/run does).";
 
@@ -34,7 +32,7 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
     [Fact(Skip = Reason, SkipUnless = nameof(Published))]
     public async Task A_token_an_order_its_stream_record_and_its_queue_message_go_through_the_native_functions()
     {
-        var product = await stack.AddProductAsync(stock: 5);
+        var product = await stack.Data.AddProductAsync(stock: 5);
         await using var auth = await NativeFunction.StartAsync("AuthApi", stack);
         await using var orders = await NativeFunction.StartAsync("OrdersApi", stack);
         await using var publisher = await NativeFunction.StartAsync("OrderEventsPublisher", stack);
@@ -42,8 +40,8 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
         await using var streams = await StreamEventSources.StartAsync(stack.Cloud.Template, stack.Cloud.Cloud, stack.Stack, publisher.Http,
             NullLoggerFactory.Instance);
 
-        using var customer = await stack.App.CreateClientAsync(Scopes.Customer, $"native-{Guid.NewGuid():N}");
-        using var tokenResponse = await auth.Http.SendAsync(AuthenticatedClients.TokenRequest(customer.ClientId, customer.Secret));
+        using var customer = await stack.CreateClientAsync(Scopes.Customer, $"native-{Guid.NewGuid():N}");
+        using var tokenResponse = await auth.Http.SendAsync(TestData.TokenRequest(customer.ClientId, customer.Secret));
         Assert.Equal(HttpStatusCode.OK, tokenResponse.StatusCode);
         var token = (await BodyAsync(tokenResponse)).RootElement.GetProperty("access_token").GetString()!;
 
@@ -51,15 +49,15 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
         using var placed = await PostAsync(orders.Http, "/orders", OrderBody([(product, 2)]), idempotencyKey: Guid.NewGuid().ToString());
         Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
         var orderId = (await BodyAsync(placed)).RootElement.GetProperty("orderId").GetString()!;
-        Assert.Equal(3, await stack.StockAsync(product));
-        Assert.NotNull(await stack.StoredOrderAsync(orderId));
+        Assert.Equal(3, await stack.Data.StockAsync(product));
+        Assert.NotNull(await stack.Data.OrderAsync(orderId));
 
         // The stream record of the new order reaches the native publisher, which puts OrderCreated on the FIFO queue.
         var queue = stack.Stack.Queues["OrderEventsQueue"];
         Message? created = null;
         await Eventually.HoldsAsync(async () =>
         {
-            var received = await stack.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest
+            var received = await stack.Data.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest
             {
                 QueueUrl = queue.Url,
                 MaxNumberOfMessages = 10,
@@ -79,7 +77,7 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
         var failures = (await BodyAsync(answer)).RootElement.GetProperty("batchItemFailures").EnumerateArray()
             .Select(f => f.GetProperty("itemIdentifier").GetString()).ToList();
         Assert.Equal(poison["messageId"]!.GetValue<string>(), Assert.Single(failures));
-        var shipments = await stack.Dynamo.ScanAsync(new ScanRequest
+        var shipments = await stack.Data.Dynamo.ScanAsync(new ScanRequest
         {
             TableName = stack.Stack.Tables["ShipmentsTable"],
             ConsistentRead = true,
@@ -94,8 +92,8 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
     {
         await using var auth = await NativeFunction.StartAsync("AuthApi", stack);
         await using var webSocket = await NativeFunction.StartAsync("WebSocket", stack);
-        using var customer = await stack.App.CreateClientAsync(Scopes.Customer, $"native-ws-{Guid.NewGuid():N}");
-        using var tokenResponse = await auth.Http.SendAsync(AuthenticatedClients.TokenRequest(customer.ClientId, customer.Secret));
+        using var customer = await stack.CreateClientAsync(Scopes.Customer, $"native-ws-{Guid.NewGuid():N}");
+        using var tokenResponse = await auth.Http.SendAsync(TestData.TokenRequest(customer.ClientId, customer.Secret));
         var token = (await BodyAsync(tokenResponse)).RootElement.GetProperty("access_token").GetString()!;
         var (refused, accepted) = ($"refused{Guid.NewGuid():N}", $"accepted{Guid.NewGuid():N}");
 
@@ -161,7 +159,7 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
     }
 
     private async Task<Dictionary<string, AttributeValue>> ConnectionAsync(string connectionId) =>
-        (await stack.Dynamo.GetItemAsync(new GetItemRequest
+        (await stack.Data.Dynamo.GetItemAsync(new GetItemRequest
         {
             TableName = stack.Stack.Tables["ConnectionsTable"],
             Key = new() { ["connectionId"] = new AttributeValue { S = connectionId } },
@@ -205,7 +203,7 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
 
         public bool Exited => _process.HasExited;
 
-        public static async Task<NativeFunction> StartAsync(string function, OrderingStack stack)
+        public static async Task<NativeFunction> StartAsync(string function, AppFixture stack)
         {
             var binary = Path.GetFullPath(Binary!);
             var port = FreePort();
@@ -232,7 +230,7 @@ public sealed class NativeArtifactTests(OrderingStack stack) : IClassFixture<Ord
             start.Environment["ASPNETCORE_HTTP_PORTS"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             start.Environment["AWS_LAMBDA_FUNCTION_NAME"] = $"{stack.Stack.StackName}-{function}";
             start.Environment.TryAdd("AWS_REGION", "us-east-1");
-            start.Environment["AUTH_LOCAL_KEY_DIR"] = stack.App.SigningKeyDirectory;
+            start.Environment["AUTH_LOCAL_KEY_DIR"] = stack.SigningKeyDirectory;
             start.Environment["AUTH_SECRET_HASH_ITERATIONS"] = "1000";
             // One issuer for every function, as behind the one HTTP API domain on AWS (the AuthIssuer parameter);
             // left empty, each process would name its own port.

@@ -103,7 +103,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
         var root = sample.RootElement;
 
         // The rest of the system, as far as the sample needs it: it issues tokens and creates the shipment.
-        await using var system = new AppFactory(cloud, stack);
+        await using var system = await AppFixture.CreateAsync(cloud, stack);
         var functionStack = TemplateFunctions.OnlyFunction(cloud.Template, stack, function);
         var settings = new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = system.SigningKeyDirectory };
         if (functionStack.Environment.ContainsKey("CARRIER_WEBHOOK_SECRET"))
@@ -111,7 +111,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
             settings["CARRIER_WEBHOOK_SECRET"] = SampleWebhookSecret; // as `sam local invoke --env-vars` would
         }
 
-        await using var app = new AppFactory(cloud, functionStack, settings);
+        await using var app = await AppFixture.CreateAsync(cloud, functionStack, settings);
         await PutSampleOrderAsync(stack);
         using (var dynamo = cloud.CreateDynamoDbClient())
         {
@@ -177,7 +177,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
     [Fact]
     public async Task The_token_request_sample_of_a_client_that_is_not_registered_is_refused_as_invalid_client()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("samples"));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("samples"));
         using var sample = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(EventsDirectory, "http-api-oauth-token.json"),
             TestContext.Current.CancellationToken));
         using var http = app.CreateClient();
@@ -197,7 +197,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
         EventKinds.FirstOrDefault(kind => file.StartsWith(kind + "-", StringComparison.Ordinal));
 
     /// <summary>A sample's bearer token is a placeholder: a caller brings a fresh one (every scope, so admin routes work too).</summary>
-    private static async Task AuthoriseAsync(AppFactory system, HttpRequestMessage request)
+    private static async Task AuthoriseAsync(AppFixture system, HttpRequestMessage request)
     {
         if (request.Headers.Authorization?.Scheme != "Bearer")
         {
@@ -209,7 +209,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
     }
 
     /// <summary>The webhook sample names a shipment and a time of its own: point it at a real shipment, sign it now.</summary>
-    private static async Task SignWebhookAsync(AppFactory system, ProvisionedStack stack, HttpRequestMessage request)
+    private static async Task SignWebhookAsync(AppFixture system, ProvisionedStack stack, HttpRequestMessage request)
     {
         if (!request.Headers.Contains(CarrierSignature.SignatureHeader) || request.Content is null)
         {
@@ -231,7 +231,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
     }
 
     /// <summary>The sample order's shipment, made the way DeliveryProcessor makes it: from the order-events sample.</summary>
-    private static async Task<Shipment> CreateSampleShipmentAsync(AppFactory system, ProvisionedStack stack)
+    private static async Task<Shipment> CreateSampleShipmentAsync(AppFixture system, ProvisionedStack stack)
     {
         var orderEvents = (await File.ReadAllTextAsync(Path.Combine(EventsDirectory, "sqs-order-events.json"), TestContext.Current.CancellationToken))
             .Replace($"{SampleStack}-", $"{stack.StackName}-", StringComparison.Ordinal);
@@ -319,7 +319,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
     }
 
     /// <summary>A sample that authenticates with HTTP Basic names a client; register it with that secret, as the local host seeds it.</summary>
-    private static async Task RegisterBasicAuthClientAsync(AppFactory app, JsonElement e)
+    private static async Task RegisterBasicAuthClientAsync(AppFixture app, JsonElement e)
     {
         var authorization = e.GetProperty("headers").EnumerateObject()
             .FirstOrDefault(h => h.Name.Equals("authorization", StringComparison.OrdinalIgnoreCase)).Value;
@@ -335,7 +335,7 @@ public sealed class SampleEventsTests(CloudFixture cloud)
             Uri.UnescapeDataString(credentials[0]), Uri.UnescapeDataString(credentials[1]), TestContext.Current.CancellationToken);
     }
 
-    private static async Task<JsonDocument> PostToEventsAsync(AppFactory app, string json)
+    private static async Task<JsonDocument> PostToEventsAsync(AppFixture app, string json)
     {
         using var http = app.CreateClient();
         using var response = await http.PostAsync(new Uri("/events", UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"),

@@ -18,7 +18,7 @@ namespace OrderProcessing.Tests.Deployment;
 /// redrive policies and the table and queue variables the app reads. Without Amazon.Lambda.Annotations nothing
 /// generates the template from the code, so these tests are what keeps the two from drifting apart.
 /// </summary>
-public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
+public sealed partial class TemplateConsistencyTests(CloudFixture cloud, AppFixture shared) : IClassFixture<AppFixture>
 {
     /// <summary>Served by the app but deliberately not routed by the HTTP API.</summary>
     private static readonly string[] UnroutedPrefixes = ["/events", "/health", "/openapi", "/scalar", "/app"];
@@ -26,7 +26,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
     [Fact]
     public async Task Every_HttpApi_route_of_the_template_is_served_by_the_app_and_every_app_endpoint_has_a_route()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("routes"));
+        var app = shared;
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .OfType<RouteEndpoint>()
             .Select(e => new AppEndpoint(
@@ -52,7 +52,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
     [Fact]
     public async Task Every_WebSocket_route_the_app_handles_has_an_ApiGatewayV2_route_and_every_route_a_handler()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("ws-routes"));
+        var app = shared;
         var handled = app.Services.GetRequiredService<EventRoutes>().WebSocketRoutes.Keys
             .Order(StringComparer.Ordinal)
             .ToList();
@@ -176,7 +176,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
 
         foreach (var (function, trigger) in triggers)
         {
-            await using var app = new AppFactory(cloud, OnlyFunction(cloud.Template, stack, function));
+            await using var app = await AppFixture.CreateAsync(cloud, OnlyFunction(cloud.Template, stack, function));
             var routes = app.Services.GetRequiredService<EventRoutes>();
             var (handled, source) = trigger.Type == "SQS"
                 ? (routes.Queues.Keys, stack.Queues[GetAttTarget(Child(trigger.Properties, "Queue"))!].Name)
@@ -189,7 +189,7 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud)
     [Fact]
     public async Task Each_function_that_checks_access_tokens_gets_what_token_validation_reads()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("token-routes"));
+        var app = shared;
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
         var webSocketFunction = WebSocketFunction(cloud.Template);
 

@@ -1,15 +1,14 @@
 using System.Net;
 using System.Text;
-using OrderProcessing.Tests.Orders;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Events;
 
-public sealed class EventsDispatchTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class EventsDispatchTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     private async Task<HttpResponseMessage> PostEventAsync(string json)
     {
-        using var client = stack.App.CreateClient();
+        using var client = stack.CreateClient();
         return await client.PostAsync(new Uri("/events", UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"));
     }
 

@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
 using Amazon.DynamoDBv2;
+using Amazon.KeyManagementService;
 using Amazon.SQS;
-using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local;
 using OrderProcessing.Local.Cloud;
 using OrderProcessing.Local.Provisioning;
@@ -95,22 +95,24 @@ public sealed class CloudFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Creates every table and queue of template.yaml under a stack name no other test uses.</summary>
-    public Task<ProvisionedStack> ProvisionAsync(string purpose = "t")
+    /// <summary>
+    /// Creates every table and queue of template.yaml under a stack name no other test uses (parameters other than
+    /// the template's defaults when given).
+    /// </summary>
+    public Task<ProvisionedStack> ProvisionAsync(string purpose = "t", IReadOnlyDictionary<string, string>? parameters = null)
     {
         var name = $"{purpose}-{Interlocked.Increment(ref _stacks)}-{Guid.NewGuid().ToString("N")[..8]}";
-        return LocalHost.ProvisionAsync(Cloud, Template, name);
+        return LocalHost.ProvisionAsync(Cloud, Template, name, parameters);
     }
 
-    /// <summary>Configuration that points an app or client at this backend.</summary>
-    public IConfiguration ClientConfiguration =>
-        new ConfigurationBuilder().AddInMemoryCollection(Cloud.ClientSettings).Build();
+    /// <summary>A DynamoDB client of the backend (<see cref="LocalCloud.CreateDynamoDbClient"/>); the caller disposes it.</summary>
+    public IAmazonDynamoDB CreateDynamoDbClient() => Cloud.CreateDynamoDbClient();
 
-    public IAmazonDynamoDB CreateDynamoDbClient() =>
-        AwsClients.OptionsFor(ClientConfiguration, "DYNAMODB").CreateServiceClient<IAmazonDynamoDB>();
+    /// <summary>An SQS client of the backend; the caller disposes it.</summary>
+    public IAmazonSQS CreateSqsClient() => Cloud.CreateSqsClient();
 
-    public IAmazonSQS CreateSqsClient() =>
-        AwsClients.OptionsFor(ClientConfiguration, "SQS").CreateServiceClient<IAmazonSQS>();
+    /// <summary>A KMS client of moto_server (<see cref="MotoEndpointAsync"/>), configured as the app configures its own.</summary>
+    public async Task<IAmazonKeyManagementService> CreateKmsClientAsync() => Cloud.CreateKmsClient(await MotoEndpointAsync());
 
     public async ValueTask DisposeAsync()
     {
@@ -156,6 +158,25 @@ public sealed class CloudFixture : IAsyncLifetime
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
         {
             return false;
+        }
+    }
+}
+
+/// <summary>A fixture a test makes for itself (not shared through xunit), started as xunit would start a shared one.</summary>
+public static class OwnFixture
+{
+    /// <summary>Initializes <paramref name="fixture"/>; disposes it (stopping what it started) when that fails.</summary>
+    public static async Task<T> StartAsync<T>(T fixture) where T : IAsyncLifetime
+    {
+        try
+        {
+            await fixture.InitializeAsync();
+            return fixture;
+        }
+        catch
+        {
+            await fixture.DisposeAsync();
+            throw;
         }
     }
 }

@@ -23,7 +23,7 @@ public sealed class CreateClientCommandTests(CloudFixture cloud)
 
         Assert.True(exit == 0, output.ToString());
         var secret = output.ToString().Split('\n').Single(l => l.StartsWith("client_secret=", StringComparison.Ordinal))["client_secret=".Length..].Trim();
-        await using var app = new AppFactory(cloud, stack);
+        await using var app = await AppFixture.CreateAsync(cloud, stack);
         using var token = await app.RequestTokenAsync("ops-admin", secret);
         Assert.Equal(Scopes.Admin, token.RootElement.GetProperty("scope").GetString());
         using var admin = app.CreateClient(token.RootElement.GetProperty("access_token").GetString()!);

@@ -9,7 +9,7 @@ namespace OrderProcessing.Tests.Local;
 /// <summary>scripts/demo, run against the whole local host: every step it prints happened, and the order it placed was delivered.</summary>
 public sealed partial class DemoScriptTests(CloudFixture cloud) : IAsyncLifetime
 {
-    private readonly LocalHostFixture _system = new(cloud);
+    private readonly SystemFixture _system = new(cloud);
 
     public ValueTask InitializeAsync() => _system.InitializeAsync();
 

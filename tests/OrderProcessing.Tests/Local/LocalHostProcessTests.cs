@@ -249,7 +249,20 @@ public sealed class LocalHostProcessTests(CloudFixture cloud)
         Assert.StartsWith("Usage: scripts/run-local [options]", process.Stdout[0], StringComparison.Ordinal);
         Assert.Contains(process.Stdout, l => l.Contains("AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS", StringComparison.Ordinal));
         Assert.Contains(process.Stdout, l => l.Contains("--log-format", StringComparison.Ordinal));
+        Assert.Contains(process.Stdout, l => l.Contains("--visibility-timeout SECS", StringComparison.Ordinal));
         Assert.Empty(process.Stderr);
+    }
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("-1")]
+    [InlineData("43201")]
+    public async Task A_visibility_timeout_that_SQS_would_refuse_exits_2_naming_the_option(string seconds)
+    {
+        await using var process = LocalHostProcess.Start(["--visibility-timeout", seconds]);
+
+        Assert.Equal(2, await process.WaitForExitAsync(StartTimeout));
+        Assert.Equal($"error: --visibility-timeout needs a value ({seconds} is not one); see scripts/run-local --help.", Assert.Single(process.Stderr));
     }
 
     [Fact]
@@ -276,13 +289,7 @@ public sealed class LocalHostProcessTests(CloudFixture cloud)
     private static async Task RequestDemoTokenAsync(LocalHostProcess host)
     {
         var api = host.Stdout.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"HTTP API\s+(http://\S+)")).First(m => m.Success).Groups[1].Value;
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{api}/oauth/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
-        };
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("demo:demo-secret"u8.ToArray()));
-        using var response = await http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var http = new HttpClient { BaseAddress = new Uri(api) };
+        Assert.NotEmpty(await TestData.AccessTokenAsync(http, "demo", "demo-secret"));
     }
 }

@@ -14,7 +14,7 @@ public sealed class OrderTrackingPageTests(CloudFixture cloud) : IAsyncLifetime
     private const string Chromium = "/usr/bin/chromium";
     private const float Wait = 60_000;
 
-    private readonly LocalHostFixture _system = new(cloud);
+    private readonly SystemFixture _system = new(cloud);
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 

@@ -5,7 +5,7 @@ namespace OrderProcessing.Tests.Local;
 /// <summary>The local host serves the reference web client (web/) at /app/, without a token.</summary>
 public sealed class WebClientTests(CloudFixture cloud) : IAsyncLifetime
 {
-    private readonly LocalHostFixture _system = new(cloud);
+    private readonly SystemFixture _system = new(cloud);
 
     public ValueTask InitializeAsync() => _system.InitializeAsync();
 

@@ -144,7 +144,7 @@ public sealed class OrderStatusPusherTests(CloudFixture cloud) : IAsyncLifetime
     {
         // The owner's connections cannot be read: the push fails before any frame is sent.
         var all = new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = _gateway.CallbackUrl.ToString(), ["CONNECTIONS_TABLE"] = "no-such-table" };
-        await using var broken = new AppFactory(cloud, await cloud.ProvisionAsync("notify"), all);
+        await using var broken = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("notify"), all);
         var orderId = $"order-{Guid.NewGuid():N}";
         var change = new OrderStatusChange(orderId, "client-f", OrderStatus.Shipped, OrderStatus.PendingShipment, 2, DateTimeOffset.UtcNow, "corr-f");
 
@@ -159,15 +159,15 @@ public sealed class OrderStatusPusherTests(CloudFixture cloud) : IAsyncLifetime
             new OrderProcessing.Functions.Platform.Idempotency.StoredResponse(200, "application/json", "{}", null), CancellationToken.None));
     }
 
-    private async Task<AppFactory> CreateAppAsync(string callbackUrl)
+    private async Task<AppFixture> CreateAppAsync(string callbackUrl)
     {
         var all = new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = callbackUrl };
-        var app = new AppFactory(cloud, await cloud.ProvisionAsync("notify"), all);
+        var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("notify"), all);
         _ = app.Server;
         return app;
     }
 
-    private static OrderStatusPusher Pusher(AppFactory app) => app.Services.GetRequiredService<OrderStatusPusher>();
+    private static OrderStatusPusher Pusher(AppFixture app) => app.Services.GetRequiredService<OrderStatusPusher>();
 
     private async Task<(ClientWebSocket Client, string ConnectionId)> OpenAsync()
     {

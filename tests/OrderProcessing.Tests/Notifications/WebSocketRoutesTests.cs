@@ -1,20 +1,22 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Amazon.DynamoDBv2.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
+using OrderProcessing.Functions.Auth;
+using OrderProcessing.Functions.Auth.Signing;
 
 namespace OrderProcessing.Tests.Notifications;
 
-/// <summary>The WebSocket API end to end: real WebSocket clients against the local host.</summary>
-public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
+/// <summary>
+/// The WebSocket API end to end: real WebSocket clients against one local host the tests of this class share. Each
+/// test connects as a customer of its own and looks only at that customer's connections and orders.
+/// </summary>
+public sealed class WebSocketRoutesTests(SystemFixture system) : IClassFixture<SystemFixture>
 {
-    private readonly LocalHostFixture _system = new(cloud);
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
-
-    public ValueTask InitializeAsync() => _system.InitializeAsync();
-
-    public ValueTask DisposeAsync() => _system.DisposeAsync();
 
     /// <summary>
     /// One correlation id from the request to the notification: returned on the response, carried through the
@@ -25,10 +27,10 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Pending_shipped_and_delivered_arrive_in_order_once_each_with_the_requests_correlation_id()
     {
-        var token = await _system.TokenAsync("demo", "demo-secret");
-        var (_, strangerToken) = await _system.NewCustomerAsync("Stranger shop");
-        using var socket = await _system.ConnectAsync(token);
-        using var stranger = await _system.ConnectAsync(strangerToken);
+        var (_, token) = await system.NewCustomerAsync("Ordering shop");
+        var (_, strangerToken) = await system.NewCustomerAsync("Stranger shop");
+        using var socket = await system.ConnectAsync(token);
+        using var stranger = await system.ConnectAsync(strangerToken);
         var correlationId = $"e2e-{Guid.NewGuid():N}";
 
         var orderId = await PlaceOrderAsync(token, correlationId);
@@ -52,7 +54,7 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
         Assert.Null(late);
         Assert.Null(strangers);
 
-        using var http = _system.Client(token);
+        using var http = system.Client(token);
         using var history = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/orders/{orderId}/history", UriKind.Relative)));
         var entries = history.RootElement.GetProperty("history").EnumerateArray().ToList();
         Assert.Equal(["PENDING_SHIPMENT", "SHIPPED", "DELIVERED"], entries.Select(e => e.GetProperty("status").GetString()));
@@ -60,7 +62,7 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
 
         // A line from each stage: the API, the outbox relay (stream), the delivery processor (order-events.fifo), the
         // status updater (delivery-status-queue.fifo) and the notifier; and every line of ours about the order has the id.
-        var lines = _system.Logs.Entries
+        var lines = system.JsonLogs.Entries
             .Where(l => l.GetProperty("logger").GetString()!.StartsWith("OrderProcessing.", StringComparison.Ordinal)
                         && l.GetProperty("message").GetString()!.Contains(orderId, StringComparison.Ordinal))
             .ToList();
@@ -76,14 +78,14 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
     [Fact]
     public async Task A_valid_token_connects_and_the_connection_is_stored_with_its_owner_and_a_two_hour_ttl()
     {
-        var token = await _system.TokenAsync("demo", "demo-secret");
-        using var socket = await _system.ConnectAsync(token);
+        var (clientId, token) = await system.NewCustomerAsync("Connecting shop");
+        using var socket = await system.ConnectAsync(token);
 
-        var items = await ConnectionItemsAsync();
+        var items = await ConnectionItemsAsync(clientId);
 
         Assert.Equal(WebSocketState.Open, socket.State);
         var item = Assert.Single(items);
-        Assert.Equal("demo", item["owner"].S);
+        Assert.Equal(clientId, item["owner"].S);
         var ttl = DateTimeOffset.FromUnixTimeSeconds(long.Parse(item["ttl"].N, System.Globalization.CultureInfo.InvariantCulture));
         Assert.InRange(ttl - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(115), TimeSpan.FromMinutes(121));
     }
@@ -91,15 +93,15 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
     [Fact]
     public async Task A_browser_can_send_the_token_as_a_subprotocol_and_bearer_is_chosen()
     {
-        var token = await _system.TokenAsync("demo", "demo-secret");
+        var (clientId, token) = await system.NewCustomerAsync("Browser shop");
         using var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("bearer");
         socket.Options.AddSubProtocol(token);
 
-        await socket.ConnectAsync(_system.WebSocket, CancellationToken.None);
+        await socket.ConnectAsync(system.WebSocket, CancellationToken.None);
 
         Assert.Equal("bearer", socket.SubProtocol);
-        Assert.Equal("demo", Assert.Single(await ConnectionItemsAsync())["owner"].S);
+        Assert.Equal(clientId, Assert.Single(await ConnectionItemsAsync(clientId))["owner"].S);
     }
 
     [Theory]
@@ -107,23 +109,22 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
     [InlineData("eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJkZW1vIn0.")]
     public async Task An_invalid_token_is_refused_and_nothing_is_stored(string token)
     {
+        var before = (await ConnectionItemsAsync()).Select(i => i["connectionId"].S).ToHashSet();
+
         var status = await RefusedStatusAsync(token);
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
-        Assert.Empty(await ConnectionItemsAsync());
+        Assert.DoesNotContain(await ConnectionItemsAsync(), i => !before.Contains(i["connectionId"].S));
     }
 
     [Fact]
     public async Task A_revoked_token_is_refused()
     {
-        var token = await _system.TokenAsync("demo", "demo-secret");
-        using (var http = new HttpClient { BaseAddress = _system.Api })
+        var (clientId, secret) = await system.RegisterClientAsync(Scopes.Customer);
+        var token = await system.TokenAsync(clientId, secret);
+        using (var http = new HttpClient { BaseAddress = system.Api })
         {
-            using var revoke = new HttpRequestMessage(HttpMethod.Post, "/oauth/revoke")
-            {
-                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
-            };
-            revoke.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("demo:demo-secret"u8.ToArray()));
+            using var revoke = OrderProcessing.Tests.Auth.RevocationTests.RevokeRequest(clientId, secret, token);
             (await http.SendAsync(revoke)).EnsureSuccessStatusCode();
         }
 
@@ -133,38 +134,40 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
     [Fact]
     public async Task A_token_without_notifications_read_is_refused()
     {
-        var token = await _system.TokenAsync("demo", "demo-secret", scope: "orders:read");
+        var (clientId, secret) = await system.RegisterClientAsync(Scopes.Customer);
+        var token = await system.TokenAsync(clientId, secret, scope: Scopes.OrdersRead);
 
         Assert.Equal(HttpStatusCode.Forbidden, await RefusedStatusAsync(token));
     }
 
+    /// <summary>A token the host itself issued, signed again with its own key after its expiry was moved past the clock skew.</summary>
     [Fact]
     public async Task An_expired_token_is_refused()
     {
-        await using var shortLived = new LocalHostFixture(cloud, new Dictionary<string, string?>
-        {
-            ["AUTH_ACCESS_TOKEN_SECONDS"] = "1",
-            ["AUTH_CLOCK_SKEW_SECONDS"] = "1",
-        });
-        await shortLived.InitializeAsync();
-        var token = await shortLived.TokenAsync("demo", "demo-secret");
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        var (_, issued) = await system.NewCustomerAsync("Expired shop");
+        var keys = system.Host.App.Services.GetRequiredService<ISigningKeys>();
+        JsonObject Claims() => JsonNode.Parse(Base64UrlEncoder.Decode(issued.Split('.')[1]))!.AsObject();
+        var claims = Claims();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        claims["iat"] = now - 1000;
+        claims["nbf"] = now - 1000;
+        claims["exp"] = now - 120;
+        var expired = await Jws.SignAsync(keys, claims);
+        // Signed again unchanged, the same claims connect: what refuses the other is its expiry.
+        using var resigned = await system.ConnectAsync(await Jws.SignAsync(keys, Claims()));
 
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        await Assert.ThrowsAsync<WebSocketException>(() =>
-            socket.ConnectAsync(new Uri(shortLived.WebSocket, $"?token={Uri.EscapeDataString(token)}"), CancellationToken.None));
-
-        Assert.Equal(HttpStatusCode.Unauthorized, socket.HttpStatusCode);
+        Assert.Equal(WebSocketState.Open, resigned.State);
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefusedStatusAsync(expired));
     }
 
     [Fact]
     public async Task Subscribing_to_another_clients_order_gets_an_error_frame_and_the_connection_stays_open()
     {
-        var (_, otherToken) = await _system.NewCustomerAsync("Other shop");
+        var (_, otherToken) = await system.NewCustomerAsync("Other shop");
+        var (clientId, token) = await system.NewCustomerAsync("Subscribing shop");
         var theirs = await PlaceOrderAsync(otherToken);
-        var mine = await PlaceOrderAsync(await _system.TokenAsync("demo", "demo-secret"));
-        using var socket = await _system.ConnectAsync(await _system.TokenAsync("demo", "demo-secret"));
+        var mine = await PlaceOrderAsync(token);
+        using var socket = await system.ConnectAsync(token);
 
         await socket.SendAsync($$"""{"action":"subscribe","orderId":"{{theirs}}"}""");
         using var refused = await NextFrameAsync(socket, "error");
@@ -174,14 +177,15 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
         Assert.Equal("order_not_found", refused.RootElement.GetProperty("code").GetString());
         Assert.Equal(mine, accepted.RootElement.GetProperty("orderId").GetString());
         Assert.Equal(WebSocketState.Open, socket.State);
-        var item = Assert.Single(await ConnectionItemsAsync());
+        var item = Assert.Single(await ConnectionItemsAsync(clientId));
         Assert.Equal([mine], item["subscriptions"].SS);
     }
 
     [Fact]
     public async Task Ping_answers_pong_and_an_unknown_action_gets_an_error_frame()
     {
-        using var socket = await _system.ConnectAsync(await _system.TokenAsync("demo", "demo-secret"));
+        var (_, token) = await system.NewCustomerAsync("Pinging shop");
+        using var socket = await system.ConnectAsync(token);
 
         await socket.SendAsync("""{"action":"ping"}""");
         using var pong = await NextFrameAsync(socket, "pong");
@@ -198,18 +202,19 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
     [Fact]
     public async Task Closing_the_socket_deletes_the_connection()
     {
-        var socket = await _system.ConnectAsync(await _system.TokenAsync("demo", "demo-secret"));
-        Assert.Single(await ConnectionItemsAsync());
+        var (clientId, token) = await system.NewCustomerAsync("Leaving shop");
+        var socket = await system.ConnectAsync(token);
+        Assert.Single(await ConnectionItemsAsync(clientId));
 
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
         socket.Dispose();
 
-        for (var i = 0; i < 50 && (await ConnectionItemsAsync()).Count > 0; i++)
+        for (var i = 0; i < 50 && (await ConnectionItemsAsync(clientId)).Count > 0; i++)
         {
             await Task.Delay(100);
         }
 
-        Assert.Empty(await ConnectionItemsAsync());
+        Assert.Empty(await ConnectionItemsAsync(clientId));
     }
 
     private async Task<HttpStatusCode?> RefusedStatusAsync(string token)
@@ -217,7 +222,7 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
         await Assert.ThrowsAsync<WebSocketException>(() =>
-            socket.ConnectAsync(new Uri(_system.WebSocket, $"?token={Uri.EscapeDataString(token)}"), CancellationToken.None));
+            socket.ConnectAsync(new Uri(system.WebSocket, $"?token={Uri.EscapeDataString(token)}"), CancellationToken.None));
         return socket.HttpStatusCode;
     }
 
@@ -237,17 +242,14 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
 
     private async Task<string> PlaceOrderAsync(string token, string? correlationId = null)
     {
-        using var http = _system.Client(token);
+        using var http = system.Client(token);
         if (correlationId is not null)
         {
             http.DefaultRequestHeaders.Add("X-Correlation-Id", correlationId);
         }
 
-        using var response = await http.PostAsJsonAsync(new Uri("/orders", UriKind.Relative), new
-        {
-            items = new[] { new { productId = "demo-mechanical-keyboard", quantity = 1 } },
-            shippingAddress = new { name = "Ada", line1 = "1 Road", city = "London", postalCode = "EC1A 1BB", country = "GB" },
-        });
+        var product = await system.Data.AddProductAsync(stock: 10);
+        using var response = await http.PostAsync(new Uri("/orders", UriKind.Relative), TestData.JsonContent(TestData.OrderBody([(product, 1)])));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         if (correlationId is not null)
         {
@@ -258,10 +260,10 @@ public sealed class WebSocketRoutesTests(CloudFixture cloud) : IAsyncLifetime
         return body.RootElement.GetProperty("orderId").GetString()!;
     }
 
-    private async Task<List<Dictionary<string, AttributeValue>>> ConnectionItemsAsync()
+    /// <summary>The Connections table's items (those of one owner when given).</summary>
+    private async Task<List<Dictionary<string, AttributeValue>>> ConnectionItemsAsync(string? owner = null)
     {
-        using var dynamo = cloud.CreateDynamoDbClient();
-        var scan = await dynamo.ScanAsync(new ScanRequest { TableName = _system.Host.Stack.Tables["ConnectionsTable"], ConsistentRead = true });
-        return scan.Items;
+        var scan = await system.Data.Dynamo.ScanAsync(new ScanRequest { TableName = system.Host.Stack.Tables["ConnectionsTable"], ConsistentRead = true });
+        return (scan.Items ?? []).Where(i => owner is null || i["owner"].S == owner).ToList();
     }
 }

@@ -3,17 +3,17 @@ using System.Text.Json;
 using Amazon.DynamoDBv2.Model;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform.Idempotency;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Orders;
 
-public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class IdempotencyTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     [Fact]
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Same_key_and_payload_replays_the_first_response_byte_for_byte_and_orders_once()
     {
-        var product = await stack.AddProductAsync(stock: 10);
+        var product = await stack.Data.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = await stack.CustomerAsync(clientId);
         var body = OrderBody([(product, 2)]);
@@ -28,14 +28,14 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
         Assert.Equal(first.Content.Headers.ContentType, second.Content.Headers.ContentType);
         Assert.False(first.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal("true", Assert.Single(second.Headers.GetValues("Idempotent-Replayed")));
-        Assert.Single(await stack.StoredOrdersOfAsync(clientId));
-        Assert.Equal(8, await stack.StockAsync(product));
+        Assert.Single(await stack.Data.OrdersOfAsync(clientId));
+        Assert.Equal(8, await stack.Data.StockAsync(product));
     }
 
     [Fact]
     public async Task Same_key_with_a_different_payload_is_refused_with_422_and_writes_nothing()
     {
-        var product = await stack.AddProductAsync(stock: 10);
+        var product = await stack.Data.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = await stack.CustomerAsync(clientId);
 
@@ -46,14 +46,14 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
         Assert.Equal(HttpStatusCode.UnprocessableEntity, second.StatusCode);
         using var problem = await BodyAsync(second);
         Assert.Equal("https://orderprocessing.dev/problems/idempotency-key-reused", problem.RootElement.GetProperty("type").GetString());
-        Assert.Single(await stack.StoredOrdersOfAsync(clientId));
-        Assert.Equal(9, await stack.StockAsync(product));
+        Assert.Single(await stack.Data.OrdersOfAsync(clientId));
+        Assert.Equal(9, await stack.Data.StockAsync(product));
     }
 
     [Fact]
     public async Task Same_key_while_the_first_request_is_in_progress_is_409_with_Retry_After()
     {
-        var product = await stack.AddProductAsync(stock: 10);
+        var product = await stack.Data.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = await stack.CustomerAsync(clientId);
         var body = OrderBody([(product, 1)]);
@@ -66,14 +66,14 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
         Assert.InRange(retryAfter, 15, 20);
         using var problem = await BodyAsync(response);
         Assert.Equal("https://orderprocessing.dev/problems/request-in-progress", problem.RootElement.GetProperty("type").GetString());
-        Assert.Empty(await stack.StoredOrdersOfAsync(clientId));
-        Assert.Equal(10, await stack.StockAsync(product));
+        Assert.Empty(await stack.Data.OrdersOfAsync(clientId));
+        Assert.Equal(10, await stack.Data.StockAsync(product));
     }
 
     [Fact]
     public async Task A_key_left_in_progress_by_a_crashed_request_can_be_retried_once_its_claim_expires()
     {
-        var product = await stack.AddProductAsync(stock: 10);
+        var product = await stack.Data.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = await stack.CustomerAsync(clientId);
         var body = OrderBody([(product, 1)]);
@@ -82,7 +82,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
         using var response = await PostAsync(client, "/orders", body, "key-4");
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        Assert.Single(await stack.StoredOrdersOfAsync(clientId));
+        Assert.Single(await stack.Data.OrdersOfAsync(clientId));
         var record = await RecordAsync(clientId, "key-4");
         Assert.Equal(IdempotencyRecord.Completed, record.Status);
     }
@@ -91,10 +91,10 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Concurrent_duplicates_place_one_order_and_every_answer_is_that_order_or_a_409_to_retry()
     {
-        var product = await stack.AddProductAsync(stock: 100);
+        var product = await stack.Data.AddProductAsync(stock: 100);
         var clientId = $"client-{Guid.NewGuid():N}";
-        var registered = await stack.App.CreateClientAsync(Functions.Auth.Scopes.Customer, clientId);
-        var clients = Enumerable.Range(0, 8).Select(_ => stack.App.CreateClient(registered.AccessToken)).ToList();
+        var registered = await stack.CreateClientAsync(Functions.Auth.Scopes.Customer, clientId);
+        var clients = Enumerable.Range(0, 8).Select(_ => stack.CreateClient(registered.AccessToken)).ToList();
         var body = OrderBody([(product, 1)]);
 
         var responses = await Task.WhenAll(clients.Select(c => PostAsync(c, "/orders", body, "key-5")));
@@ -104,8 +104,8 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
         var created = responses.Where(r => r.StatusCode == HttpStatusCode.Created).ToList();
         Assert.NotEmpty(created);
         Assert.Single(created.Select(r => r.Headers.Location).Distinct());
-        Assert.Single(await stack.StoredOrdersOfAsync(clientId));
-        Assert.Equal(99, await stack.StockAsync(product));
+        Assert.Single(await stack.Data.OrdersOfAsync(clientId));
+        Assert.Equal(99, await stack.Data.StockAsync(product));
 
         using var retry = await PostAsync(clients[0], "/orders", body, "key-5");
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
@@ -119,7 +119,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     [Fact]
     public async Task Keys_are_scoped_per_client()
     {
-        var product = await stack.AddProductAsync(stock: 10);
+        var product = await stack.Data.AddProductAsync(stock: 10);
         var (alice, bob) = ($"client-{Guid.NewGuid():N}", $"client-{Guid.NewGuid():N}");
         using var aliceClient = await stack.CustomerAsync(alice);
         using var bobClient = await stack.CustomerAsync(bob);
@@ -132,14 +132,14 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
         Assert.Equal(HttpStatusCode.Created, fromBob.StatusCode);
         Assert.NotEqual(fromAlice.Headers.Location, fromBob.Headers.Location);
         Assert.False(fromBob.Headers.Contains("Idempotent-Replayed"));
-        Assert.Equal(8, await stack.StockAsync(product));
+        Assert.Equal(8, await stack.Data.StockAsync(product));
     }
 
     [Fact]
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task A_refused_order_is_replayed_as_the_same_409()
     {
-        var product = await stack.AddProductAsync(stock: 1);
+        var product = await stack.Data.AddProductAsync(stock: 1);
         using var client = await stack.CustomerAsync();
         var body = OrderBody([(product, 2)]);
 
@@ -155,15 +155,15 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     [Fact]
     public async Task Completed_records_follow_the_Powertools_schema_and_expire_after_the_configured_time()
     {
-        await using var app = new AppFactory(stack.Cloud, stack.Stack, new Dictionary<string, string?> { ["Idempotency:Expiration"] = "00:10:00" });
-        var product = await stack.AddProductAsync(stock: 10);
+        await using var app = await AppFixture.CreateAsync(stack.Cloud, stack.Stack, new Dictionary<string, string?> { ["Idempotency:Expiration"] = "00:10:00" });
+        var product = await stack.Data.AddProductAsync(stock: 10);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = (await app.CreateClientAsync(Functions.Auth.Scopes.Customer, clientId)).Http;
 
         using var response = await PostAsync(client, "/orders", OrderBody([(product, 1)]), "key-7");
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var item = (await stack.Dynamo.GetItemAsync(stack.IdempotencyTable,
+        var item = (await stack.Data.Dynamo.GetItemAsync(stack.Data.IdempotencyTable,
             new Dictionary<string, AttributeValue> { ["id"] = new() { S = IdempotencyStore.RecordId("POST /orders", clientId, "key-7") } })).Item;
         Assert.Superset(new HashSet<string> { "id", "status", "expiration", "in_progress_expiration", "data", "validation" }, item.Keys.ToHashSet());
         Assert.Equal("COMPLETED", item["status"].S);
@@ -176,7 +176,7 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     [Fact]
     public async Task Cancel_with_a_key_replays_and_the_same_key_on_another_order_is_refused()
     {
-        var product = await stack.AddProductAsync(stock: 10);
+        var product = await stack.Data.AddProductAsync(stock: 10);
         using var client = await stack.CustomerAsync();
         using var placedA = await PostAsync(client, "/orders", OrderBody([(product, 1)]));
         using var placedB = await PostAsync(client, "/orders", OrderBody([(product, 1)]));
@@ -190,15 +190,15 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
         Assert.Equal(await first.Content.ReadAsStringAsync(), await replay.Content.ReadAsStringAsync());
         Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, other.StatusCode);
-        Assert.Equal(OrderStatus.PendingShipment, (await stack.StoredOrderAsync(b))!.Status);
-        Assert.Equal(9, await stack.StockAsync(product));
+        Assert.Equal(OrderStatus.PendingShipment, (await stack.Data.OrderAsync(b))!.Status);
+        Assert.Equal(9, await stack.Data.StockAsync(product));
     }
 
     private async Task PutInProgressRecordAsync(string clientId, string key, string body, TimeSpan inProgressFor)
     {
         var request = JsonSerializer.Deserialize(body, Functions.Orders.OrdersJson.Default.CreateOrderRequest)!;
         var now = DateTimeOffset.UtcNow;
-        await stack.Dynamo.PutItemAsync(stack.IdempotencyTable, new Dictionary<string, AttributeValue>
+        await stack.Data.Dynamo.PutItemAsync(stack.Data.IdempotencyTable, new Dictionary<string, AttributeValue>
         {
             ["id"] = new() { S = IdempotencyStore.RecordId("POST /orders", clientId, key) },
             ["status"] = new() { S = IdempotencyRecord.InProgress },
@@ -209,9 +209,9 @@ public sealed class IdempotencyTests(OrderingStack stack) : IClassFixture<Orderi
     }
 
     private async Task<IdempotencyRecord> RecordAsync(string clientId, string key) =>
-        IdempotencyStore.FromItem((await stack.Dynamo.GetItemAsync(new GetItemRequest
+        IdempotencyStore.FromItem((await stack.Data.Dynamo.GetItemAsync(new GetItemRequest
         {
-            TableName = stack.IdempotencyTable,
+            TableName = stack.Data.IdempotencyTable,
             Key = new Dictionary<string, AttributeValue> { ["id"] = new() { S = IdempotencyStore.RecordId("POST /orders", clientId, key) } },
             ConsistentRead = true,
         })).Item);

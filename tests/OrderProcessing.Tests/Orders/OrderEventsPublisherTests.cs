@@ -7,12 +7,12 @@ using Amazon.SQS.Model;
 using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Local.EventSources;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Orders;
 
 /// <summary>The outbox: Orders table stream → local event source mapping → POST /events → order-events.fifo.</summary>
-public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixture<OrderingStack>, IAsyncLifetime
+public sealed class OrderEventsPublisherTests(AppFixture stack) : IClassFixture<AppFixture>, IAsyncLifetime
 {
     private static readonly ConcurrentQueue<Message> _received = new();
     private readonly RecordingHandler _recorder = new();
@@ -23,9 +23,9 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
 
     public async ValueTask InitializeAsync()
     {
-        _function = stack.App.CreateDefaultClient(_recorder);
+        _function = stack.CreateDefaultClient(_recorder);
         _sources = await StreamEventSources.StartAsync(stack.Cloud.Template, stack.Cloud.Cloud, stack.Stack, _function,
-            stack.App.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>());
+            stack.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>());
     }
 
     public async ValueTask DisposeAsync()
@@ -38,7 +38,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Every_order_change_reaches_the_fifo_queue_with_group_dedup_id_and_correlation_id()
     {
-        var product = await stack.AddProductAsync(stock: 5, price: 3.5m);
+        var product = await stack.Data.AddProductAsync(stock: 5, price: 3.5m);
         using var client = await stack.CustomerAsync();
         client.DefaultRequestHeaders.Add("X-Correlation-Id", "corr-create");
         using var placed = await PostAsync(client, "/orders", OrderBody([(product, 2)]));
@@ -76,7 +76,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task A_replayed_stream_batch_publishes_nothing_twice()
     {
-        var product = await stack.AddProductAsync(stock: 5);
+        var product = await stack.Data.AddProductAsync(stock: 5);
         using var client = await stack.CustomerAsync();
         using var placed = await PostAsync(client, "/orders", OrderBody([(product, 1)]));
         var order = await ReadAsync<Order>(placed);
@@ -94,7 +94,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
     [Fact]
     public async Task A_record_that_cannot_be_published_is_reported_alone_so_only_it_is_retried()
     {
-        var product = await stack.AddProductAsync(stock: 5);
+        var product = await stack.Data.AddProductAsync(stock: 5);
         using var client = await stack.CustomerAsync();
         using var placed = await PostAsync(client, "/orders", OrderBody([(product, 1)]));
         var order = await ReadAsync<Order>(placed);
@@ -118,7 +118,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
         var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(20));
         while (Received(orderId).Count < expected && DateTime.UtcNow < deadline)
         {
-            var response = await stack.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest
+            var response = await stack.Data.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest
             {
                 QueueUrl = QueueUrl,
                 MaxNumberOfMessages = 10,
@@ -130,7 +130,7 @@ public sealed class OrderEventsPublisherTests(OrderingStack stack) : IClassFixtu
             {
                 // Every message is kept here and deleted, so no message group blocks the queue for the others.
                 _received.Enqueue(message);
-                await stack.Sqs.DeleteMessageAsync(QueueUrl, message.ReceiptHandle);
+                await stack.Data.Sqs.DeleteMessageAsync(QueueUrl, message.ReceiptHandle);
             }
         }
 

@@ -1,11 +1,11 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Functions.Orders;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Orders;
 
-public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class OrderQueryAndCancelTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     private static async Task<Order> PlaceAsync(HttpClient client, params (string ProductId, int Quantity)[] items)
     {
@@ -17,7 +17,7 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     [Fact]
     public async Task Another_clients_order_is_not_found_for_reading_history_or_cancelling()
     {
-        var product = await stack.AddProductAsync(stock: 5);
+        var product = await stack.Data.AddProductAsync(stock: 5);
         using var owner = await stack.CustomerAsync();
         using var intruder = await stack.CustomerAsync();
         var order = await PlaceAsync(owner, (product, 1));
@@ -30,15 +30,15 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
         Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound], new[] { read.StatusCode, history.StatusCode, cancel.StatusCode });
         using var problem = await BodyAsync(read);
         Assert.Equal("https://orderprocessing.dev/problems/order-not-found", problem.RootElement.GetProperty("type").GetString());
-        Assert.Equal(OrderStatus.PendingShipment, (await stack.StoredOrderAsync(order.OrderId))!.Status);
-        Assert.Equal(4, await stack.StockAsync(product));
+        Assert.Equal(OrderStatus.PendingShipment, (await stack.Data.OrderAsync(order.OrderId))!.Status);
+        Assert.Equal(4, await stack.Data.StockAsync(product));
         Assert.Equal(HttpStatusCode.OK, ownRead.StatusCode);
     }
 
     [Fact]
     public async Task Listing_pages_through_the_callers_orders_newest_first_and_only_theirs()
     {
-        var product = await stack.AddProductAsync(stock: 50);
+        var product = await stack.Data.AddProductAsync(stock: 50);
         using var client = await stack.CustomerAsync();
         using var other = await stack.CustomerAsync();
         var placed = new List<string>();
@@ -71,7 +71,7 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     [Fact]
     public async Task Listing_filters_by_status_and_refuses_bad_parameters()
     {
-        var product = await stack.AddProductAsync(stock: 50);
+        var product = await stack.Data.AddProductAsync(stock: 50);
         using var client = await stack.CustomerAsync();
         var orders = new List<Order>();
         for (var i = 0; i < 5; i++)
@@ -101,8 +101,8 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     [Fact]
     public async Task Cancelling_releases_the_stock_in_the_same_step_and_cancelling_again_changes_nothing()
     {
-        var product = await stack.AddProductAsync(stock: 5);
-        var other = await stack.AddProductAsync(stock: 2);
+        var product = await stack.Data.AddProductAsync(stock: 5);
+        var other = await stack.Data.AddProductAsync(stock: 2);
         using var client = await stack.CustomerAsync();
         var order = await PlaceAsync(client, (product, 3), (other, 2));
         client.DefaultRequestHeaders.Add("X-Correlation-Id", "cancel-1");
@@ -114,9 +114,9 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         var cancelled = await ReadAsync<Order>(cancel);
         Assert.Equal((OrderStatus.Cancelled, 2L), (cancelled.Status, cancelled.Version));
-        Assert.Equal((OrderStatus.Cancelled, 2L), ((await ReadAsync<Order>(again)).Status, (await stack.StoredOrderAsync(order.OrderId))!.Version));
-        Assert.Equal(5, await stack.StockAsync(product));
-        Assert.Equal(2, await stack.StockAsync(other));
+        Assert.Equal((OrderStatus.Cancelled, 2L), ((await ReadAsync<Order>(again)).Status, (await stack.Data.OrderAsync(order.OrderId))!.Version));
+        Assert.Equal(5, await stack.Data.StockAsync(product));
+        Assert.Equal(2, await stack.Data.StockAsync(other));
 
         using var history = await client.GetAsync(new Uri($"/orders/{order.OrderId}/history", UriKind.Relative));
         var changes = (await ReadAsync<OrderHistory>(history)).History;
@@ -128,10 +128,10 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
     [Fact]
     public async Task A_shipped_order_cannot_be_cancelled_and_keeps_its_stock_reserved()
     {
-        var product = await stack.AddProductAsync(stock: 5);
+        var product = await stack.Data.AddProductAsync(stock: 5);
         using var client = await stack.CustomerAsync();
         var order = await PlaceAsync(client, (product, 2));
-        var transitions = stack.App.Services.GetRequiredService<OrderTransitions>();
+        var transitions = stack.Services.GetRequiredService<OrderTransitions>();
         Assert.True((await transitions.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "ship-1", default)).Changed);
 
         using var cancel = await PostAsync(client, $"/orders/{order.OrderId}/cancel", "");
@@ -140,17 +140,17 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
         using var problem = await BodyAsync(cancel);
         Assert.Equal("https://orderprocessing.dev/problems/order-not-cancellable", problem.RootElement.GetProperty("type").GetString());
         Assert.Equal("SHIPPED", problem.RootElement.GetProperty("currentStatus").GetString());
-        Assert.Equal(OrderStatus.Shipped, (await stack.StoredOrderAsync(order.OrderId))!.Status);
-        Assert.Equal(3, await stack.StockAsync(product));
+        Assert.Equal(OrderStatus.Shipped, (await stack.Data.OrderAsync(order.OrderId))!.Status);
+        Assert.Equal(3, await stack.Data.StockAsync(product));
     }
 
     [Fact]
     public async Task Status_updates_move_forward_once_and_stale_or_repeated_ones_change_nothing()
     {
-        var product = await stack.AddProductAsync(stock: 5);
+        var product = await stack.Data.AddProductAsync(stock: 5);
         using var client = await stack.CustomerAsync();
         var order = await PlaceAsync(client, (product, 1));
-        var transitions = stack.App.Services.GetRequiredService<OrderTransitions>();
+        var transitions = stack.Services.GetRequiredService<OrderTransitions>();
 
         var shipped = await transitions.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "c-1", default);
         var shippedAgain = await transitions.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "c-2", default);
@@ -162,7 +162,7 @@ public sealed class OrderQueryAndCancelTests(OrderingStack stack) : IClassFixtur
             [TransitionDecision.Apply, TransitionDecision.AlreadyInStatus, TransitionDecision.Apply, TransitionDecision.Stale],
             new[] { shipped.Decision, shippedAgain.Decision, delivered.Decision, late.Decision });
         Assert.False(unknown.OrderFound);
-        var stored = (await stack.StoredOrderAsync(order.OrderId))!;
+        var stored = (await stack.Data.OrderAsync(order.OrderId))!;
         Assert.Equal((OrderStatus.Delivered, 3L, "c-3"), (stored.Status, stored.Version, stored.CorrelationId));
         Assert.Equal(["orders-api", "delivery", "delivery"], stored.History.Select(h => h.Source));
     }

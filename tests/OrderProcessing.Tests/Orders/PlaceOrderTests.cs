@@ -1,17 +1,17 @@
 using System.Net;
 using OrderProcessing.Functions.Orders;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Orders;
 
-public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class PlaceOrderTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     [Fact]
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Order_writes_the_order_with_catalogue_prices_and_reserves_its_stock()
     {
-        var keyboard = await stack.AddProductAsync(stock: 5, price: 12.50m);
-        var cable = await stack.AddProductAsync(stock: 3, price: 2.00m);
+        var keyboard = await stack.Data.AddProductAsync(stock: 5, price: 12.50m);
+        var cable = await stack.Data.AddProductAsync(stock: 3, price: 2.00m);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = await stack.CustomerAsync(clientId);
         client.DefaultRequestHeaders.Add("X-Correlation-Id", "checkout-42");
@@ -26,7 +26,7 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
         Assert.Equal("PO-7", order.CustomerReference);
         Assert.Equal(7, Guid.Parse(order.OrderId).Version);
 
-        var stored = await stack.StoredOrderAsync(order.OrderId);
+        var stored = await stack.Data.OrderAsync(order.OrderId);
         Assert.NotNull(stored);
         Assert.Equal(clientId, stored.Owner);
         Assert.Equal(1, stored.Version);
@@ -34,16 +34,16 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
         Assert.Equal([12.50m, 2.00m], stored.Items.Select(i => i.UnitPrice));
         var created = Assert.Single(stored.History);
         Assert.Equal((OrderStatus.PendingShipment, "checkout-42"), (created.Status, created.CorrelationId));
-        Assert.Equal(3, await stack.StockAsync(keyboard));
-        Assert.Equal(0, await stack.StockAsync(cable));
+        Assert.Equal(3, await stack.Data.StockAsync(keyboard));
+        Assert.Equal(0, await stack.Data.StockAsync(cable));
     }
 
     [Fact]
     [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Order_for_out_of_stock_item_is_rejected_and_nothing_is_written()
     {
-        var plenty = await stack.AddProductAsync(stock: 5);
-        var scarce = await stack.AddProductAsync(stock: 1);
+        var plenty = await stack.Data.AddProductAsync(stock: 5);
+        var scarce = await stack.Data.AddProductAsync(stock: 1);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = await stack.CustomerAsync(clientId);
 
@@ -57,15 +57,15 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
         Assert.True(items[0].GetProperty("available").GetBoolean());
         Assert.Equal(1, items[1].GetProperty("inStock").GetInt32());
         Assert.Equal("INSUFFICIENT_STOCK", items[1].GetProperty("reason").GetString());
-        Assert.Equal(5, await stack.StockAsync(plenty));
-        Assert.Equal(1, await stack.StockAsync(scarce));
-        Assert.Empty(await stack.StoredOrdersOfAsync(clientId));
+        Assert.Equal(5, await stack.Data.StockAsync(plenty));
+        Assert.Equal(1, await stack.Data.StockAsync(scarce));
+        Assert.Empty(await stack.Data.OrdersOfAsync(clientId));
     }
 
     [Fact]
     public async Task Order_for_an_unknown_product_is_rejected_naming_it()
     {
-        var known = await stack.AddProductAsync(stock: 5);
+        var known = await stack.Data.AddProductAsync(stock: 5);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = await stack.CustomerAsync(clientId);
 
@@ -74,14 +74,14 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         using var problem = await BodyAsync(response);
         Assert.Equal("UNKNOWN_PRODUCT", problem.RootElement.GetProperty("items")[1].GetProperty("reason").GetString());
-        Assert.Equal(5, await stack.StockAsync(known));
-        Assert.Empty(await stack.StoredOrdersOfAsync(clientId));
+        Assert.Equal(5, await stack.Data.StockAsync(known));
+        Assert.Empty(await stack.Data.OrdersOfAsync(clientId));
     }
 
     [Fact]
     public async Task Invalid_order_is_a_validation_problem_listing_every_problem()
     {
-        var product = await stack.AddProductAsync(stock: 5);
+        var product = await stack.Data.AddProductAsync(stock: 5);
         var clientId = $"client-{Guid.NewGuid():N}";
         using var client = await stack.CustomerAsync(clientId);
         var body = $$"""
@@ -101,8 +101,8 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
             "coupon", "items[0].quantity", "items[1].quantity", "items[1].productId", "items[1].gift",
             "shippingAddress.line1", "shippingAddress.city", "shippingAddress.country", "shippingAddress.floor",
         }, errors);
-        Assert.Equal(5, await stack.StockAsync(product));
-        Assert.Empty(await stack.StoredOrdersOfAsync(clientId));
+        Assert.Equal(5, await stack.Data.StockAsync(product));
+        Assert.Empty(await stack.Data.OrdersOfAsync(clientId));
     }
 
     [Fact]
@@ -122,12 +122,12 @@ public sealed class PlaceOrderTests(OrderingStack stack) : IClassFixture<Orderin
     [Fact]
     public async Task Placing_an_order_needs_the_orders_write_scope()
     {
-        var product = await stack.AddProductAsync(stock: 5);
+        var product = await stack.Data.AddProductAsync(stock: 5);
         using var reader = await stack.CallerAsync($"client-{Guid.NewGuid():N}", "orders:read", "products:read");
 
         using var response = await PostAsync(reader, "/orders", OrderBody([(product, 1)]));
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(5, await stack.StockAsync(product));
+        Assert.Equal(5, await stack.Data.StockAsync(product));
     }
 }

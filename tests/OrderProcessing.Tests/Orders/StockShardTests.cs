@@ -3,12 +3,12 @@ using System.Net;
 using Amazon.DynamoDBv2.Model;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Products;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Orders;
 
 /// <summary>A product's stock kept over several shard items: no oversell, summed stock everywhere, totals kept.</summary>
-public sealed class StockShardTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class StockShardTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     [Fact]
     public async Task Sixty_four_buyers_of_ten_units_over_eight_shards_make_exactly_ten_orders()
@@ -50,7 +50,7 @@ public sealed class StockShardTests(OrderingStack stack) : IClassFixture<Orderin
 
         Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
         var order = await ReadAsync<Order>(placed);
-        var stored = await stack.StoredOrderAsync(order.OrderId);
+        var stored = await stack.Data.OrderAsync(order.OrderId);
         var taken = stored!.Items.Single().Taken;
         Assert.Equal(3, taken.Sum(t => t.Quantity));
         Assert.Equal(3, taken.Select(t => t.Shard).Distinct().Count());
@@ -106,9 +106,9 @@ public sealed class StockShardTests(OrderingStack stack) : IClassFixture<Orderin
 
         Assert.Equal(HttpStatusCode.OK, fewer.StatusCode);
         Assert.Equal("5,5", string.Join(",", await ShardStockAsync(product, 2)));
-        Assert.Null((await stack.Dynamo.GetItemAsync(new GetItemRequest
+        Assert.Null((await stack.Data.Dynamo.GetItemAsync(new GetItemRequest
         {
-            TableName = stack.ProductsTable,
+            TableName = stack.Data.ProductsTable,
             Key = ProductStore.Key(product, 2),
             ConsistentRead = true,
         })).Item is { Count: > 0 } ? "shard 2 still there" : null);
@@ -170,9 +170,9 @@ public sealed class StockShardTests(OrderingStack stack) : IClassFixture<Orderin
         var stock = new int[shards];
         for (var k = 0; k < shards; k++)
         {
-            var item = (await stack.Dynamo.GetItemAsync(new GetItemRequest
+            var item = (await stack.Data.Dynamo.GetItemAsync(new GetItemRequest
             {
-                TableName = stack.ProductsTable,
+                TableName = stack.Data.ProductsTable,
                 Key = ProductStore.Key(productId, k),
                 ConsistentRead = true,
             })).Item;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using OrderProcessing.Tests.Orders;
 
 namespace OrderProcessing.Tests.Platform;
 
@@ -8,9 +7,9 @@ namespace OrderProcessing.Tests.Platform;
 /// A request the app cannot read says what is wrong and where, in the same validation-problem shape as a field rule;
 /// every problem carries traceId and correlationId under one content type; GET and POST write JSON alike.
 /// </summary>
-public sealed class BadRequestTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class BadRequestTests(AppFixture stack) : IClassFixture<AppFixture>
 {
-    private const string Address = """{"name":"Ada Lovelace","line1":"12 St James's Square","city":"London","postalCode":"SW1Y 4JH","country":"GB"}""";
+    private static readonly string Address = System.Text.Json.JsonSerializer.Serialize(TestData.Address, TestData.Json);
 
     public static TheoryData<string, string, string> UnreadableOrders => new()
     {
@@ -29,15 +28,15 @@ public sealed class BadRequestTests(OrderingStack stack) : IClassFixture<Orderin
     [MemberData(nameof(UnreadableOrders))]
     public async Task An_unreadable_order_body_is_a_validation_problem_naming_the_path_and_nothing_is_written(string body, string path, string message)
     {
-        var productId = await stack.AddProductAsync(stock: 5);
+        var productId = await stack.Data.AddProductAsync(stock: 5);
         using var customer = await stack.CustomerAsync();
 
-        using var response = await OrderingStack.PostAsync(customer, "/orders", body.Replace("\"p\"", $"\"{productId}\"").Replace("ADDRESS", Address));
+        using var response = await TestData.PostAsync(customer, "/orders", body.Replace("\"p\"", $"\"{productId}\"").Replace("ADDRESS", Address));
 
         var errors = await AssertValidationProblemAsync(response);
         Assert.True(errors.TryGetProperty(path, out var messages), $"no error at {path}: {errors}");
         Assert.Contains(message, messages[0].GetString(), StringComparison.Ordinal);
-        Assert.Equal(5, await stack.StockAsync(productId));
+        Assert.Equal(5, await stack.Data.StockAsync(productId));
     }
 
     [Theory]
@@ -59,14 +58,14 @@ public sealed class BadRequestTests(OrderingStack stack) : IClassFixture<Orderin
     public async Task A_cursor_the_api_returned_still_opens_the_next_page()
     {
         using var admin = await stack.AdminAsync();
-        await stack.AddProductAsync(stock: 1);
-        await stack.AddProductAsync(stock: 1);
+        await stack.Data.AddProductAsync(stock: 1);
+        await stack.Data.AddProductAsync(stock: 1);
 
         using var first = await admin.GetAsync(new Uri("/products?limit=1", UriKind.Relative));
-        using var firstBody = await OrderingStack.BodyAsync(first);
+        using var firstBody = await TestData.BodyAsync(first);
         var cursor = firstBody.RootElement.GetProperty("nextCursor").GetString();
         using var second = await admin.GetAsync(new Uri($"/products?limit=1&cursor={cursor}", UriKind.Relative));
-        using var secondBody = await OrderingStack.BodyAsync(second);
+        using var secondBody = await TestData.BodyAsync(second);
 
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         Assert.NotEqual(firstBody.RootElement.GetProperty("items")[0].GetProperty("productId").GetString(),
@@ -79,25 +78,25 @@ public sealed class BadRequestTests(OrderingStack stack) : IClassFixture<Orderin
     [InlineData("gb")]
     public async Task A_country_that_is_not_an_assigned_ISO_3166_code_is_refused(string country)
     {
-        var productId = await stack.AddProductAsync(stock: 5);
+        var productId = await stack.Data.AddProductAsync(stock: 5);
         using var customer = await stack.CustomerAsync();
-        var body = OrderingStack.OrderBody([(productId, 1)]).Replace("\"country\":\"GB\"", $"\"country\":\"{country}\"", StringComparison.Ordinal);
+        var body = TestData.OrderBody([(productId, 1)]).Replace("\"country\":\"GB\"", $"\"country\":\"{country}\"", StringComparison.Ordinal);
 
-        using var response = await OrderingStack.PostAsync(customer, "/orders", body);
+        using var response = await TestData.PostAsync(customer, "/orders", body);
 
         var errors = await AssertValidationProblemAsync(response);
         Assert.True(errors.TryGetProperty("shippingAddress.country", out _));
-        Assert.Equal(5, await stack.StockAsync(productId));
+        Assert.Equal(5, await stack.Data.StockAsync(productId));
     }
 
     [Fact]
     public async Task The_409_for_missing_stock_and_the_404_of_a_cancel_carry_trace_and_correlation_ids_with_one_content_type()
     {
-        var soldOut = await stack.AddProductAsync(stock: 0);
+        var soldOut = await stack.Data.AddProductAsync(stock: 0);
         using var customer = await stack.CustomerAsync();
 
-        using var conflict = await OrderingStack.PostAsync(customer, "/orders", OrderingStack.OrderBody([(soldOut, 1)]), Guid.NewGuid().ToString());
-        using var notFound = await OrderingStack.PostAsync(customer, "/orders/no-such-order/cancel", "", Guid.NewGuid().ToString());
+        using var conflict = await TestData.PostAsync(customer, "/orders", TestData.OrderBody([(soldOut, 1)]), Guid.NewGuid().ToString());
+        using var notFound = await TestData.PostAsync(customer, "/orders/no-such-order/cancel", "", Guid.NewGuid().ToString());
 
         foreach (var (response, status) in new[] { (conflict, HttpStatusCode.Conflict), (notFound, HttpStatusCode.NotFound) })
         {
@@ -113,13 +112,13 @@ public sealed class BadRequestTests(OrderingStack stack) : IClassFixture<Orderin
         using var customer = await stack.CustomerAsync();
         const string name = "Café crème mug, St James's";
 
-        using var created = await OrderingStack.PostAsync(admin, "/admin/products",
+        using var created = await TestData.PostAsync(admin, "/admin/products",
             $$"""{"name": "{{name}}", "description": "Zürich <edition> & more", "price": 89.9, "currency": "EUR", "stock": 5}""");
         var createdText = await created.Content.ReadAsStringAsync();
         var productId = JsonDocument.Parse(createdText).RootElement.GetProperty("productId").GetString()!;
         using var read = await admin.GetAsync(new Uri($"/products/{productId}", UriKind.Relative));
         var readText = await read.Content.ReadAsStringAsync();
-        using var placed = await OrderingStack.PostAsync(customer, "/orders", OrderingStack.OrderBody([(productId, 1)]), Guid.NewGuid().ToString());
+        using var placed = await TestData.PostAsync(customer, "/orders", TestData.OrderBody([(productId, 1)]), Guid.NewGuid().ToString());
         var placedText = await placed.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);

@@ -3,7 +3,7 @@ using OrderProcessing.Functions.Platform;
 
 namespace OrderProcessing.Tests.Platform;
 
-public sealed class CorrelationTests(CloudFixture cloud)
+public sealed class CorrelationTests(AppFixture shared) : IClassFixture<AppFixture>
 {
     [Theory]
     [InlineData("req-42", true)]
@@ -21,7 +21,7 @@ public sealed class CorrelationTests(CloudFixture cloud)
     [Fact]
     public async Task The_callers_id_is_returned_and_a_new_one_is_made_when_missing()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("corr"));
+        var app = shared;
         using var client = app.CreateClient();
 
         using var given = new HttpRequestMessage(HttpMethod.Get, "/health");
@@ -36,7 +36,7 @@ public sealed class CorrelationTests(CloudFixture cloud)
     [Fact]
     public async Task An_unknown_route_answers_problem_details_with_the_correlation_id()
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("corr"));
+        var app = shared;
         using var client = app.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/no-such-thing");
         request.Headers.Add(Correlation.HeaderName, "req-404");

@@ -16,7 +16,7 @@ public sealed partial class GeneratedClientTests(CloudFixture cloud) : IAsyncLif
 {
     private static readonly string ContractDirectory = Path.Combine(Repository.Root, "tests", "contract");
 
-    private readonly LocalHostFixture _system = new(cloud);
+    private readonly SystemFixture _system = new(cloud);
 
     public ValueTask InitializeAsync() => _system.InitializeAsync();
 

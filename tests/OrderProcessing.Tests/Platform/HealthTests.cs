@@ -11,7 +11,7 @@ public sealed class HealthTests(CloudFixture cloud)
     public async Task Liveness_answers_without_touching_any_dependency()
     {
         // No stack at all: a liveness probe must not need one.
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("health"),
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("health"),
             new Dictionary<string, string?> { ["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:9", ["AWS_ENDPOINT_URL_SQS"] = "http://127.0.0.1:9" });
         using var client = app.CreateClient();
 
@@ -24,7 +24,7 @@ public sealed class HealthTests(CloudFixture cloud)
     public async Task Readiness_checks_every_table_and_queue_of_the_template()
     {
         var stack = await cloud.ProvisionAsync("ready");
-        await using var app = new AppFactory(cloud, stack);
+        await using var app = await AppFixture.CreateAsync(cloud, stack);
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(new Uri("/health/ready", UriKind.Relative), TestContext.Current.CancellationToken);
@@ -43,7 +43,7 @@ public sealed class HealthTests(CloudFixture cloud)
         // Its own emulators: stopping the shared ones would break every other test.
         await using var own = await LocalCloud.StartAsync(new LocalCloudOptions { LocalstackDirectory = Repository.LocalstackDirectory });
         var stack = await LocalHost.ProvisionAsync(own, cloud.Template, "stopped");
-        await using var app = new AppFactory(cloud, stack, own.ClientSettings);
+        await using var app = await AppFixture.CreateAsync(cloud, stack, own.ClientSettings);
         using var client = app.CreateClient();
         using (var healthy = await client.GetAsync(new Uri("/health/ready", UriKind.Relative), TestContext.Current.CancellationToken))
         {

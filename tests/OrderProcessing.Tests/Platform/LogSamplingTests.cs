@@ -53,7 +53,7 @@ public sealed class LogSamplingTests(CloudFixture cloud)
     public async Task With_the_rate_set_a_sampled_request_writes_its_debug_lines_at_information_level(string rate, bool debugWritten)
     {
         var logs = new JsonLogCapture();
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("sampling"),
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("sampling"),
             new Dictionary<string, string?>
             {
                 ["Logging:LogLevel:Default"] = "Information",

@@ -29,7 +29,7 @@ public sealed class MalformedInputFuzzTests(CloudFixture cloud)
     public async Task Every_http_endpoint_answers_malformed_requests_with_2xx_or_4xx_problem_details_never_500()
     {
         var logs = new JsonLogCapture();
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("fuzz"), null,
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("fuzz"), null,
             services => services.AddSingleton<ILoggerProvider>(logs));
         using var customer = await app.CreateClientAsync([.. Scopes.All]);
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints
@@ -63,7 +63,7 @@ public sealed class MalformedInputFuzzTests(CloudFixture cloud)
     public async Task Every_events_source_reports_malformed_records_as_batch_failures_or_answers_4xx_never_500()
     {
         var logs = new JsonLogCapture();
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("fuzzev"), null,
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("fuzzev"), null,
             services => services.AddSingleton<ILoggerProvider>(logs));
         var routes = app.Services.GetRequiredService<EventRoutes>();
         Assert.NotEmpty(routes.Queues);

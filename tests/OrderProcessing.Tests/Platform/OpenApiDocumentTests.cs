@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using OrderProcessing.Tests.Orders;
 
 namespace OrderProcessing.Tests.Platform;
 
@@ -9,7 +8,7 @@ namespace OrderProcessing.Tests.Platform;
 /// The served OpenAPI document: complete enough for a generated client, and the same as the committed
 /// docs/openapi.json. After a deliberate change, refresh the committed copy with <c>scripts/openapi</c>.
 /// </summary>
-public sealed class OpenApiDocumentTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class OpenApiDocumentTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     /// <summary>The committed document names the local host's default address as its server.</summary>
     private const string CommittedServer = "http://localhost:5000";
@@ -132,7 +131,7 @@ public sealed class OpenApiDocumentTests(OrderingStack stack) : IClassFixture<Or
     [Fact]
     public async Task The_reference_page_shows_our_api_without_the_vendors_ai_chat_toolbar_or_telemetry()
     {
-        await using var app = new AppFactory(stack.Cloud, stack.Stack, new Dictionary<string, string?>
+        await using var app = await AppFixture.CreateAsync(stack.Cloud, stack.Stack, new Dictionary<string, string?>
         {
             [OrderProcessing.Functions.Platform.ApiDocs.ReferencePageSetting] = "true",
         });
@@ -172,7 +171,7 @@ public sealed class OpenApiDocumentTests(OrderingStack stack) : IClassFixture<Or
 
     private async Task<string> ServedAsync()
     {
-        using var client = stack.App.CreateClient();
+        using var client = stack.CreateClient();
         using var response = await client.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadAsStringAsync();

@@ -23,7 +23,7 @@ public sealed class SecretsInLogsTests(CloudFixture cloud)
     public async Task No_token_or_client_secret_appears_in_the_logs_of_a_whole_client_lifecycle_at_debug_level()
     {
         var logs = new JsonLogCapture();
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("secrets"),
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("secrets"),
             new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Debug", ["Logging:LogLevel:Microsoft"] = "Debug" },
             services => services.AddSingleton<ILoggerProvider>(logs));
         using var admin = await app.CreateClientAsync([Scopes.Admin]);
@@ -37,21 +37,21 @@ public sealed class SecretsInLogsTests(CloudFixture cloud)
         var secret = registration.RootElement.GetProperty("clientSecret").GetString()!;
         secrets.Add(secret);
 
-        var (access, refresh) = await TokensAsync(http, AuthenticatedClients.TokenRequest(clientId, secret));
+        var (access, refresh) = await TokensAsync(http, TestData.TokenRequest(clientId, secret));
         secrets.AddRange([access, refresh]);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, "/orders", access)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, $"/products?limit=5&token={access}&access_token={access}", access)).StatusCode);
 
-        var (refreshedAccess, refreshedRefresh) = await TokensAsync(http, AuthenticatedClients.TokenRequest(clientId, secret,
-            new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refresh }));
+        var (refreshedAccess, refreshedRefresh) = await TokensAsync(http, TestData.TokenRequest(clientId, secret,
+            TestData.RefreshGrant(refresh)));
         secrets.AddRange([refreshedAccess, refreshedRefresh]);
-        using (var reused = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret,
-                   new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refresh })))
+        using (var reused = await http.SendAsync(TestData.TokenRequest(clientId, secret,
+                   TestData.RefreshGrant(refresh))))
         {
             Assert.Equal(HttpStatusCode.BadRequest, reused.StatusCode);
         }
 
-        var (fresh, _) = await TokensAsync(http, AuthenticatedClients.TokenRequest(clientId, secret));
+        var (fresh, _) = await TokensAsync(http, TestData.TokenRequest(clientId, secret));
         secrets.Add(fresh);
         using (var revoke = new HttpRequestMessage(HttpMethod.Post, new Uri("/oauth/revoke", UriKind.Relative))
         {
@@ -75,17 +75,17 @@ public sealed class SecretsInLogsTests(CloudFixture cloud)
         secrets.Add(newSecret);
         const string wrongSecret = "wrong-secret-Zq81xK7pVb3N";
         secrets.Add(wrongSecret);
-        using (var wrong = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, wrongSecret)))
+        using (var wrong = await http.SendAsync(TestData.TokenRequest(clientId, wrongSecret)))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         }
 
-        using (var old = await http.SendAsync(AuthenticatedClients.TokenRequest(clientId, secret)))
+        using (var old = await http.SendAsync(TestData.TokenRequest(clientId, secret)))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
         }
 
-        var (socketToken, _) = await TokensAsync(http, AuthenticatedClients.TokenRequest(clientId, newSecret));
+        var (socketToken, _) = await TokensAsync(http, TestData.TokenRequest(clientId, newSecret));
         secrets.Add(socketToken);
         Assert.Equal(200, await ConnectAsync(http, socketToken, viaProtocolHeader: false));
         Assert.Equal(200, await ConnectAsync(http, socketToken, viaProtocolHeader: true));

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging;
 using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.EventSources;
-using OrderProcessing.Tests.Delivery;
 
 namespace OrderProcessing.Tests.Platform;
 
@@ -68,7 +67,7 @@ public sealed class TracingTests(CloudFixture cloud)
     public async Task Log_lines_of_a_request_name_the_xray_trace_the_web_adapter_passes_on()
     {
         var logs = new JsonLogCapture();
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("xray"), null, s => s.AddSingleton<ILoggerProvider>(logs));
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("xray"), null, s => s.AddSingleton<ILoggerProvider>(logs));
         using var http = app.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/products/none", UriKind.Relative));
         request.Headers.Add("X-Amzn-Trace-Id", XRayHeader);
@@ -89,7 +88,7 @@ public sealed class TracingTests(CloudFixture cloud)
     [InlineData("http://127.0.0.1:4318", true)]
     public async Task OpenTelemetry_is_loaded_only_when_an_otlp_endpoint_is_configured(string? endpoint, bool loaded)
     {
-        await using var app = new AppFactory(cloud, await cloud.ProvisionAsync("otlp"),
+        await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("otlp"),
             new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint });
         using var http = app.CreateClient();
 
@@ -123,16 +122,16 @@ public sealed class TracingTests(CloudFixture cloud)
             },
         };
         ActivitySource.AddActivityListener(listener);
-        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions { EventSources = false, CarrierSimulator = false });
-        using var events = pipeline.App.CreateClient();
-        var loggers = pipeline.App.Services.GetRequiredService<ILoggerFactory>();
+        await using var pipeline = await AppFixture.CreateAsync(cloud, AppOptions.Pipeline with { EventSources = false, CarrierSimulator = false });
+        using var events = pipeline.CreateClient();
+        var loggers = pipeline.Services.GetRequiredService<ILoggerFactory>();
 
         List<Amazon.SQS.Model.Message> sent = [];
         Functions.Orders.Order order;
         await using (await StreamEventSources.StartAsync(cloud.Template, cloud.Cloud, pipeline.Stack, events, loggers))
         {
             order = await pipeline.PlaceOrderAsync(traceParent: $"00-{traceId}-b7ad6b7169203331-01");
-            await Eventually.HoldsAsync(async () => (sent = await pipeline.PeekAsync("OrderEventsQueue")).Count > 0);
+            await Eventually.HoldsAsync(async () => (sent = await pipeline.Data.PeekAsync("OrderEventsQueue")).Count > 0);
         }
 
         var message = Assert.Single(sent);
@@ -144,10 +143,10 @@ public sealed class TracingTests(CloudFixture cloud)
 
         await using (SqsEventSources.Start(cloud.Template, pipeline.Stack, pipeline.Parameters, cloud.Cloud, events, new SqsSourceOptions(), loggers))
         {
-            await pipeline.WaitForShipmentAsync(order.OrderId);
+            await pipeline.Data.WaitForShipmentAsync(order.OrderId);
         }
 
-        var queue = pipeline.Queue("OrderEventsQueue").Name;
+        var queue = pipeline.Data.Queue("OrderEventsQueue").Name;
         Assert.Contains(activities, a => a.DisplayName == $"process {queue}" && a.Kind == ActivityKind.Consumer
                                          && (string?)a.GetTagItem("messaging.destination.name") == queue);
         Assert.Contains(activities, a => a.DisplayName.StartsWith("process ", StringComparison.Ordinal) && a.DisplayName.EndsWith("-orders", StringComparison.Ordinal));

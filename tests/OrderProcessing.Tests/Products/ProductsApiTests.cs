@@ -1,12 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using OrderProcessing.Functions.Products;
-using OrderProcessing.Tests.Orders;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Products;
 
-public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class ProductsApiTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     private static string Check(params (string ProductId, int Quantity)[] items) =>
         System.Text.Json.JsonSerializer.Serialize(new { items = items.Select(i => new { productId = i.ProductId, quantity = i.Quantity }) });
@@ -22,19 +21,19 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
     [Fact]
     public async Task Items_in_stock_are_available_and_nothing_is_reserved()
     {
-        var product = await stack.AddProductAsync(stock: 3);
+        var product = await stack.Data.AddProductAsync(stock: 3);
 
         var result = await CheckAsync((product, 3));
 
         Assert.True(result.Available);
         Assert.Equal(new ItemAvailability(product, 3, 3, true, null), Assert.Single(result.Items));
-        Assert.Equal(3, await stack.StockAsync(product));
+        Assert.Equal(3, await stack.Data.StockAsync(product));
     }
 
     [Fact]
     public async Task An_item_short_of_stock_is_unavailable_with_the_stock_on_hand()
     {
-        var product = await stack.AddProductAsync(stock: 1);
+        var product = await stack.Data.AddProductAsync(stock: 1);
 
         var result = await CheckAsync((product, 2));
 
@@ -54,8 +53,8 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
     [Fact]
     public async Task A_mixed_request_reports_each_item_and_is_unavailable_as_a_whole()
     {
-        var inStock = await stack.AddProductAsync(stock: 10);
-        var short1 = await stack.AddProductAsync(stock: 0);
+        var inStock = await stack.Data.AddProductAsync(stock: 10);
+        var short1 = await stack.Data.AddProductAsync(stock: 0);
 
         var result = await CheckAsync((inStock, 5), (short1, 1), ("missing", 2));
 
@@ -87,13 +86,13 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
         Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
         Assert.Equal(HttpStatusCode.OK, restocked.StatusCode);
         Assert.Equal(("Teapot XL", null, 24.50m, "EUR", 12), (read!.Name, read.Description, read.Price, read.Currency, read.Stock));
-        Assert.Equal(12, await stack.StockAsync(product.ProductId));
+        Assert.Equal(12, await stack.Data.StockAsync(product.ProductId));
     }
 
     [Fact]
     public async Task Catalogue_administration_needs_the_admin_scope_and_valid_input()
     {
-        var product = await stack.AddProductAsync(stock: 4);
+        var product = await stack.Data.AddProductAsync(stock: 4);
         using var customer = await stack.CustomerAsync();
         using var admin = await stack.AdminAsync();
 
@@ -103,7 +102,7 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
         using var missing = await admin.PutAsync(new Uri("/admin/products/nope/stock", UriKind.Relative), JsonContent("""{"stock":1}"""));
 
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
-        Assert.Equal(4, await stack.StockAsync(product));
+        Assert.Equal(4, await stack.Data.StockAsync(product));
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
         using var problem = await BodyAsync(invalid);
         Assert.Equal(["colour", "currency", "name", "price", "stock"], problem.RootElement.GetProperty("errors").EnumerateObject().Select(e => e.Name).Order());
@@ -115,14 +114,14 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
     {
         for (var i = 0; i < 5; i++)
         {
-            await stack.AddProductAsync(stock: i);
+            await stack.Data.AddProductAsync(stock: i);
         }
 
         // A catalogue that fills its last page exactly: no cursor may then lead to an empty page.
-        var count = (await stack.Dynamo.ScanAsync(new Amazon.DynamoDBv2.Model.ScanRequest { TableName = stack.ProductsTable, Select = Amazon.DynamoDBv2.Select.COUNT })).Count;
+        var count = (await stack.Data.Dynamo.ScanAsync(new Amazon.DynamoDBv2.Model.ScanRequest { TableName = stack.Data.ProductsTable, Select = Amazon.DynamoDBv2.Select.COUNT })).Count;
         if (count % 2 == 1)
         {
-            await stack.AddProductAsync(stock: 9);
+            await stack.Data.AddProductAsync(stock: 9);
         }
 
         using var client = await stack.CustomerAsync();
@@ -138,7 +137,7 @@ public sealed class ProductsApiTests(OrderingStack stack) : IClassFixture<Orderi
         while (cursor is not null && seen.Count < 1000);
 
         Assert.Equal(seen.Count, seen.Distinct().Count());
-        var scan = await stack.Dynamo.ScanAsync(new Amazon.DynamoDBv2.Model.ScanRequest { TableName = stack.ProductsTable });
+        var scan = await stack.Data.Dynamo.ScanAsync(new Amazon.DynamoDBv2.Model.ScanRequest { TableName = stack.Data.ProductsTable });
         Assert.Equal(scan.Items.Select(i => i["productId"].S).Order(), seen.Order());
     }
 

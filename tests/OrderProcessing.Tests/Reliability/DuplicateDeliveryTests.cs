@@ -6,7 +6,6 @@ using System.Text.Json.Nodes;
 using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
-using OrderProcessing.Tests.Orders;
 
 namespace OrderProcessing.Tests.Reliability;
 
@@ -29,42 +28,42 @@ public sealed class DuplicateDeliveryTests(CloudFixture cloud)
     public async Task Every_message_and_stream_record_delivered_twice_gives_one_shipment_one_history_entry_and_one_push_per_status()
     {
         var delivery = new TwiceDelivery();
-        await using var system = await RunningSystem.StartAsync(cloud, configure: o => o with
+        await using var system = await SystemFixture.StartAsync(cloud, new SystemOptions
         {
             EventDelivery = inner => delivery.With(inner),
         });
-        var (_, token) = await system.Host.NewCustomerAsync("duplicate-delivery");
-        await using var frames = new FrameRecorder(await system.Host.ConnectAsync(token));
-        using var customer = system.Host.Client(token);
-        var product = await system.AddProductAsync(stock: 100);
+        var (_, token) = await system.NewCustomerAsync("duplicate-delivery");
+        await using var frames = new FrameRecorder(await system.ConnectAsync(token));
+        using var customer = system.Client(token);
+        var product = await system.Data.AddProductAsync(stock: 100);
 
         var placed = new List<Order>();
         for (var i = 0; i < Orders; i++)
         {
             using var response = await customer.PostAsync(new Uri("/orders", UriKind.Relative),
-                new StringContent(OrderingStack.OrderBody([(product, 1)]), Encoding.UTF8, "application/json"));
+                new StringContent(TestData.OrderBody([(product, 1)]), Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            placed.Add((await response.Content.ReadFromJsonAsync<Order>(OrderingStack.Json))!);
+            placed.Add((await response.Content.ReadFromJsonAsync<Order>(TestData.Json))!);
         }
 
         foreach (var order in placed)
         {
-            await system.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
+            await system.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
         }
 
         // Let every copy still on its way arrive, then count.
-        await system.WaitUntilDrainedAsync(WorkingQueues);
+        await system.Data.WaitUntilDrainedAsync(WorkingQueues);
         await frames.QuietAsync(TimeSpan.FromSeconds(2));
 
-        var queues = system.Local.Stack.Queues;
+        var queues = system.Host.Stack.Queues;
         Assert.All(WorkingQueues, queue => Assert.True(delivery.RecordsDeliveredTwice(queues[queue].Arn) > 0, $"nothing from {queue} was delivered twice"));
-        Assert.True(delivery.RecordsDeliveredTwice(system.Local.EventSources!.Sources.Single().Arn) >= Orders * 3,
+        Assert.True(delivery.RecordsDeliveredTwice(system.Streams.Sources.Single().Arn) >= Orders * 3,
             "the Orders stream records were not delivered twice");
 
-        var shipments = await system.ShipmentsAsync();
+        var shipments = await system.Data.ShipmentsAsync();
         foreach (var order in placed)
         {
-            var stored = (await system.OrderAsync(order.OrderId))!;
+            var stored = (await system.Data.OrderAsync(order.OrderId))!;
             Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], stored.History.Select(h => h.Status));
             var shipment = Assert.Single(shipments, s => s.OrderId == order.OrderId);
             Assert.Equal([DeliveryStatus.Created, DeliveryStatus.Shipped, DeliveryStatus.InTransit, DeliveryStatus.Delivered],
@@ -82,7 +81,7 @@ public sealed class DuplicateDeliveryTests(CloudFixture cloud)
                                                               && e.Message.Contains(" created for order ", StringComparison.Ordinal)));
         foreach (var dlq in new[] { "OrderEventsDlq", "CarrierEventsDlq", "DeliveryStatusDlq" })
         {
-            Assert.Equal(0, await system.MessagesInAsync(dlq));
+            Assert.Equal(0, await system.Data.MessagesInAsync(dlq));
         }
     }
 

@@ -4,8 +4,6 @@ using System.Text;
 using System.Text.Json;
 using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Local.Cloud;
-using OrderProcessing.Tests.Delivery;
-using OrderProcessing.Tests.Orders;
 
 namespace OrderProcessing.Tests.Reliability;
 
@@ -38,15 +36,15 @@ public sealed class DynamoDbOutageTests(CloudFixture cloud)
                 LocalstackDirectory = Repository.LocalstackDirectory,
                 DynamoDbDataDirectory = data.FullName,
             });
-            await using var system = await RunningSystem.StartAsync(cloud, configure: o => o with
+            await using var system = await SystemFixture.StartAsync(cloud, new SystemOptions
             {
                 Cloud = emulators,
                 Parameters = new Dictionary<string, string> { ["EnableCarrierSimulator"] = "false" },
                 QueueVisibilityTimeout = TimeSpan.FromSeconds(5),
             });
-            var product = await system.AddProductAsync(InitialStock);
-            var (_, token) = await system.Host.NewCustomerAsync("outage");
-            using var customer = system.Host.Client(token);
+            var product = await system.Data.AddProductAsync(InitialStock);
+            var (_, token) = await system.NewCustomerAsync("outage");
+            using var customer = system.Client(token);
 
             // Once 15 answers are in, the callers go on as the kill starts: their next orders race it, the rest meet it.
             var answers = new ConcurrentQueue<Answer>();
@@ -89,22 +87,22 @@ public sealed class DynamoDbOutageTests(CloudFixture cloud)
             Assert.True(accepted.Count >= AnswersBeforeOutage - Callers, $"only {accepted.Count} orders were accepted before the outage");
             foreach (var order in accepted)
             {
-                await system.WaitForOrderAsync(order.OrderId!, o => o.Status == Functions.Orders.OrderStatus.PendingShipment);
+                await system.Data.WaitForOrderAsync(order.OrderId!, o => o.Status == Functions.Orders.OrderStatus.PendingShipment);
             }
 
             // An order whose answer was lost with the connection may exist too: the stock taken is what the stored orders hold.
-            var stored = await system.OrdersAsync();
+            var stored = await system.Data.OrdersAsync();
             Assert.Superset(stored.Select(o => o.OrderId).ToHashSet(), accepted.Select(a => a.OrderId!).ToHashSet());
-            Assert.Equal(InitialStock - stored.Sum(o => o.Items.Sum(i => i.Quantity)), await system.StockAsync(product));
+            Assert.Equal(InitialStock - stored.Sum(o => o.Items.Sum(i => i.Quantity)), await system.Data.StockAsync(product));
 
             List<Shipment> shipments = [];
             await Eventually.HoldsAsync(async () =>
             {
-                shipments = await system.ShipmentsAsync();
+                shipments = await system.Data.ShipmentsAsync();
                 return stored.All(o => shipments.Any(s => s.OrderId == o.OrderId));
             }, TimeSpan.FromSeconds(90), () => $"{shipments.Count} shipments for {stored.Count} orders");
             Assert.Equal(stored.Count, shipments.Count);
-            Assert.Equal(0, await system.MessagesInAsync("OrderEventsDlq"));
+            Assert.Equal(0, await system.Data.MessagesInAsync("OrderEventsDlq"));
         }
         finally
         {
@@ -117,7 +115,7 @@ public sealed class DynamoDbOutageTests(CloudFixture cloud)
     private static async Task<Answer> PlaceAsync(HttpClient customer, string product, int quantity)
     {
         using var response = await customer.PostAsync(new Uri("/orders", UriKind.Relative),
-            new StringContent(OrderingStack.OrderBody([(product, quantity)]), Encoding.UTF8, "application/json"));
+            new StringContent(TestData.OrderBody([(product, quantity)]), Encoding.UTF8, "application/json"));
         var body = await response.Content.ReadAsStringAsync();
         string? orderId = null;
         if (response.StatusCode == HttpStatusCode.Created)

@@ -2,12 +2,11 @@ using System.Collections.Concurrent;
 using System.Net;
 using Amazon.DynamoDBv2.Model;
 using OrderProcessing.Functions.Orders;
-using OrderProcessing.Tests.Orders;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Reliability;
 
-public sealed class LastUnitTests(OrderingStack stack) : IClassFixture<OrderingStack>
+public sealed class LastUnitTests(AppFixture stack) : IClassFixture<AppFixture>
 {
     /// <summary>
     /// Figure: 50 concurrent orders (50 clients) for the last unit → exactly 1 × 201 and 49 × 409 insufficient-stock,
@@ -19,7 +18,7 @@ public sealed class LastUnitTests(OrderingStack stack) : IClassFixture<OrderingS
     [Fact]
     public async Task Fifty_concurrent_orders_for_the_last_unit_give_one_201_and_49_409_and_the_stock_never_goes_negative()
     {
-        var last = await stack.AddProductAsync(stock: 1);
+        var last = await stack.Data.AddProductAsync(stock: 1);
         var clients = (await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => stack.CustomerAsync()))).ToList();
         var stockSeen = new ConcurrentBag<int>();
         using var racing = new CancellationTokenSource();
@@ -27,7 +26,7 @@ public sealed class LastUnitTests(OrderingStack stack) : IClassFixture<OrderingS
         {
             while (!racing.IsCancellationRequested)
             {
-                stockSeen.Add(await stack.StockAsync(last));
+                stockSeen.Add(await stack.Data.StockAsync(last));
             }
         });
 
@@ -47,8 +46,8 @@ public sealed class LastUnitTests(OrderingStack stack) : IClassFixture<OrderingS
 
         Assert.NotEmpty(stockSeen);
         Assert.All(stockSeen, stock => Assert.InRange(stock, 0, 1));
-        Assert.Equal(0, await stack.StockAsync(last));
-        var orders = await stack.Dynamo.ScanAsync(new ScanRequest { TableName = stack.OrdersTable, ConsistentRead = true });
+        Assert.Equal(0, await stack.Data.StockAsync(last));
+        var orders = await stack.Data.Dynamo.ScanAsync(new ScanRequest { TableName = stack.Data.OrdersTable, ConsistentRead = true });
         Assert.Single(orders.Items.Select(OrderStore.FromItem), o => o.Items.Any(i => i.ProductId == last));
         foreach (var item in responses.Concat<IDisposable>(clients))
         {

@@ -7,7 +7,7 @@ using OrderProcessing.Functions.Auth;
 using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform;
 using OrderProcessing.Local.Cloud;
-using static OrderProcessing.Tests.Orders.OrderingStack;
+using static OrderProcessing.Tests.Infrastructure.TestData;
 
 namespace OrderProcessing.Tests.Reliability;
 
@@ -26,7 +26,7 @@ public sealed class LostAnswerTests(CloudFixture cloud)
     {
         var losing = new LoseOneAnswer("DynamoDB_20120810.TransactWriteItems");
         var stack = await cloud.ProvisionAsync("lost-answer");
-        await using var app = new AppFactory(cloud, stack, services: services =>
+        await using var app = await AppFixture.CreateAsync(cloud, stack, services: services =>
         {
             services.RemoveAll<IAmazonDynamoDB>();
             services.AddSingleton<IAmazonDynamoDB>(_ => new AmazonDynamoDBClient(new BasicAWSCredentials(LocalCloud.AccessKeyId, LocalCloud.SecretAccessKey),
@@ -39,10 +39,9 @@ public sealed class LostAnswerTests(CloudFixture cloud)
                 }));
         });
         using var dynamo = cloud.CreateDynamoDbClient();
-        var product = $"p-{Guid.NewGuid():N}";
-        var now = DateTimeOffset.UtcNow;
-        await dynamo.PutItemAsync(stack.Tables["ProductsTable"],
-            Functions.Products.ProductStore.ToItem(new Functions.Products.Product(product, "Lamp", null, 10m, "EUR", 5, now, now)));
+        var lamp = TestData.Product(stock: 5, name: "Lamp");
+        await dynamo.PutItemAsync(stack.Tables["ProductsTable"], Functions.Products.ProductStore.ToItem(lamp));
+        var product = lamp.ProductId;
         using var customer = await app.CreateClientAsync(Scopes.Customer);
 
         losing.Armed = true;

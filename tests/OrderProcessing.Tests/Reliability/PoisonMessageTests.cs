@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Amazon.SQS.Model;
 using Microsoft.Extensions.Logging;
 using OrderProcessing.Functions.Orders;
-using OrderProcessing.Tests.Delivery;
 
 namespace OrderProcessing.Tests.Reliability;
 
@@ -21,7 +20,7 @@ public sealed class PoisonMessageTests(CloudFixture cloud)
     [
         ("OrderEventsQueue", "OrderEventsDlq", ["{\"type\":\"OrderCreated\",\"orderId\":", "[1,2,3]"], true),
         ("DeliveryStatusQueue", "DeliveryStatusDlq",
-            ["not a delivery status change", DeliveryPipeline.StatusChange(Guid.CreateVersion7().ToString(), Functions.Delivery.DeliveryStatus.Shipped)], true),
+            ["not a delivery status change", TestData.StatusChange(Guid.CreateVersion7().ToString(), Functions.Delivery.DeliveryStatus.Shipped)], true),
         ("CarrierEventsQueue", "CarrierEventsDlq", ["{\"shipmentId\":", "{\"shipmentId\":\"shp-missing\",\"orderId\":\"missing\",\"status\":\"SHIPPED\"}"], false),
     ];
 
@@ -34,7 +33,7 @@ public sealed class PoisonMessageTests(CloudFixture cloud)
     public async Task Poison_messages_on_every_queue_reach_the_DLQ_after_max_receive_count_and_every_other_message_is_processed()
     {
         var ledger = new DeliveryLedger();
-        await using var pipeline = await DeliveryPipeline.StartAsync(cloud, new PipelineOptions
+        await using var pipeline = await AppFixture.CreateAsync(cloud, AppOptions.Pipeline with
         {
             VisibilityTimeout = TimeSpan.FromSeconds(2),
             EventDelivery = ledger.Handler,
@@ -45,9 +44,9 @@ public sealed class PoisonMessageTests(CloudFixture cloud)
             foreach (var body in bodies)
             {
                 var correlationId = $"poison-{Guid.NewGuid():N}";
-                var sent = await pipeline.Sqs.SendMessageAsync(new SendMessageRequest
+                var sent = await pipeline.Data.Sqs.SendMessageAsync(new SendMessageRequest
                 {
-                    QueueUrl = pipeline.Queue(queue).Url,
+                    QueueUrl = pipeline.Data.Queue(queue).Url,
                     MessageBody = body,
                     MessageGroupId = fifo ? $"poison-{Guid.NewGuid():N}" : null,
                     MessageDeduplicationId = fifo ? Guid.NewGuid().ToString("N") : null,
@@ -63,7 +62,7 @@ public sealed class PoisonMessageTests(CloudFixture cloud)
         var placed = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => pipeline.PlaceOrderAsync()));
         foreach (var order in placed)
         {
-            await pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered, TimeSpan.FromSeconds(60));
+            await pipeline.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered, TimeSpan.FromSeconds(60));
         }
 
         await Eventually.HoldsAsync(async () =>
@@ -71,7 +70,7 @@ public sealed class PoisonMessageTests(CloudFixture cloud)
             var left = 0;
             foreach (var (queue, dlq, bodies, _) in Queues)
             {
-                left += await pipeline.MessagesInAsync(queue) + bodies.Length - await pipeline.VisibleMessagesAsync(dlq);
+                left += await pipeline.Data.MessagesInAsync(queue) + bodies.Length - await pipeline.Data.VisibleMessagesAsync(dlq);
             }
 
             return left == 0;
@@ -79,10 +78,10 @@ public sealed class PoisonMessageTests(CloudFixture cloud)
 
         foreach (var (queue, dlq, bodies, _) in Queues)
         {
-            var arn = pipeline.Queue(queue).Arn;
+            var arn = pipeline.Data.Queue(queue).Arn;
             var received = ledger.Received(arn);
             var processed = ledger.Processed(arn);
-            var dead = (await pipeline.PeekAsync(dlq)).ToList();
+            var dead = (await pipeline.Data.PeekAsync(dlq)).ToList();
             var deadIds = dead.Select(m => m.MessageId).ToHashSet(StringComparer.Ordinal);
 
             Assert.Equal(bodies.Length, dead.Count);
@@ -92,7 +91,7 @@ public sealed class PoisonMessageTests(CloudFixture cloud)
             Assert.Equal(received.Count, processed.Count + deadIds.Count);
             Assert.Equal(received.Order(), processed.Concat(deadIds).Order());
             Assert.True(processed.Count >= placed.Length, $"{queue}: {processed.Count} message(s) processed");
-            Assert.Equal(0, await pipeline.MessagesInAsync(queue));
+            Assert.Equal(0, await pipeline.Data.MessagesInAsync(queue));
             foreach (var id in deadIds)
             {
                 Assert.Equal(MaxReceiveCount, ledger.Deliveries(id));

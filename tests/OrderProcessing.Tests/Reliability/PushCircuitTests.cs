@@ -7,8 +7,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using OrderProcessing.Functions.Delivery;
 using OrderProcessing.Functions.Orders;
-using OrderProcessing.Tests.Delivery;
-using OrderProcessing.Tests.Orders;
 using Polly.CircuitBreaker;
 
 namespace OrderProcessing.Tests.Reliability;
@@ -33,18 +31,22 @@ public sealed class PushCircuitTests(CloudFixture cloud)
     public async Task With_the_push_endpoint_failing_the_circuit_opens_status_updates_still_apply_and_pushes_resume_after_recovery()
     {
         await using var endpoint = await PushEndpointSwitch.StartAsync();
-        await using var system = await RunningSystem.StartAsync(cloud, new Dictionary<string, string?>
+        await using var system = await SystemFixture.StartAsync(cloud, new SystemOptions
         {
-            ["WEBSOCKET_CALLBACK_URL"] = endpoint.CallbackUrl.ToString(),
-            ["PUSH_RETRY_DELAY_MS"] = "1",
-            ["PUSH_BREAKER_MIN_THROUGHPUT"] = "2",
-            ["PUSH_BREAKER_SECONDS"] = "1",
-        }, o => o with { Parameters = new Dictionary<string, string> { ["EnableCarrierSimulator"] = "false" } });
-        endpoint.Target = system.Local.WebSockets.CallbackUrl;
-        var (_, token) = await system.Host.NewCustomerAsync("push-circuit");
-        await using var frames = new FrameRecorder(await system.Host.ConnectAsync(token));
-        using var customer = system.Host.Client(token);
-        var product = await system.AddProductAsync(stock: 100);
+            Settings = new Dictionary<string, string?>
+            {
+                ["WEBSOCKET_CALLBACK_URL"] = endpoint.CallbackUrl.ToString(),
+                ["PUSH_RETRY_DELAY_MS"] = "1",
+                ["PUSH_BREAKER_MIN_THROUGHPUT"] = "2",
+                ["PUSH_BREAKER_SECONDS"] = "1",
+            },
+            Parameters = new Dictionary<string, string> { ["EnableCarrierSimulator"] = "false" },
+        });
+        endpoint.Target = system.Host.WebSockets.CallbackUrl;
+        var (_, token) = await system.NewCustomerAsync("push-circuit");
+        await using var frames = new FrameRecorder(await system.ConnectAsync(token));
+        using var customer = system.Client(token);
+        var product = await system.Data.AddProductAsync(stock: 100);
 
         endpoint.Failing = true;
         var placed = new List<Order>();
@@ -55,17 +57,17 @@ public sealed class PushCircuitTests(CloudFixture cloud)
 
         foreach (var order in placed)
         {
-            await Eventually.HoldsAsync(async () => (await system.ShipmentsAsync()).Any(s => s.OrderId == order.OrderId));
+            await Eventually.HoldsAsync(async () => (await system.Data.ShipmentsAsync()).Any(s => s.OrderId == order.OrderId));
             await SendStatusAsync(system, order.OrderId, DeliveryStatus.Shipped);
         }
 
         foreach (var order in placed)
         {
-            var shipped = await system.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Shipped);
+            var shipped = await system.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Shipped);
             Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped], shipped.History.Select(h => h.Status));
         }
 
-        await system.WaitUntilDrainedAsync("DeliveryStatusQueue");
+        await system.Data.WaitUntilDrainedAsync("DeliveryStatusQueue");
         var pushesWhileDown = Orders * 2; // PENDING_SHIPMENT from the outbox relay, SHIPPED from the status updater
         await Eventually.HoldsAsync(() => Task.FromResult(PushFailures(system).Count >= pushesWhileDown),
             lastSeen: () => $"{PushFailures(system).Count} failed pushes logged");
@@ -73,8 +75,8 @@ public sealed class PushCircuitTests(CloudFixture cloud)
         Assert.Empty(frames.StatusChanges);
         Assert.Contains(PushFailures(system), e => e.Exception is BrokenCircuitException);
         Assert.InRange(callsWhileDown, 1, (pushesWhileDown * AttemptsPerPush) - 1);
-        Assert.Equal(0, system.Local.QueueSources!.For("DeliveryStatusQueue").MessagesFailed);
-        Assert.Equal(0, await system.MessagesInAsync("DeliveryStatusDlq"));
+        Assert.Equal(0, system.Queues.For("DeliveryStatusQueue").MessagesFailed);
+        Assert.Equal(0, await system.Data.MessagesInAsync("DeliveryStatusDlq"));
 
         // Recovered: the first order placed after the break that gets its push through proves the circuit closed again.
         endpoint.Failing = false;
@@ -94,30 +96,30 @@ public sealed class PushCircuitTests(CloudFixture cloud)
             lastSeen: () => $"{frames.StatusChanges.Count(c => c.Status == "DELIVERED")} of {Orders} DELIVERED pushed");
         foreach (var order in placed)
         {
-            var delivered = await system.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
+            var delivered = await system.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered);
             Assert.Equal([OrderStatus.PendingShipment, OrderStatus.Shipped, OrderStatus.Delivered], delivered.History.Select(h => h.Status));
             Assert.Equal(["DELIVERED"], frames.StatusChanges.Where(c => c.OrderId == order.OrderId).Select(c => c.Status));
         }
     }
 
-    private static List<CapturedLogs.Entry> PushFailures(RunningSystem system) =>
+    private static List<CapturedLogs.Entry> PushFailures(SystemFixture system) =>
         system.Logs.Entries.Where(e => e.Message.StartsWith("Push of ", StringComparison.Ordinal) && e.Message.EndsWith(" failed", StringComparison.Ordinal))
             .ToList();
 
     private static async Task<Order> PlaceAsync(HttpClient customer, string product)
     {
         using var response = await customer.PostAsync(new Uri("/orders", UriKind.Relative),
-            new StringContent(OrderingStack.OrderBody([(product, 1)]), Encoding.UTF8, "application/json"));
+            new StringContent(TestData.OrderBody([(product, 1)]), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<Order>(OrderingStack.Json))!;
+        return (await response.Content.ReadFromJsonAsync<Order>(TestData.Json))!;
     }
 
     /// <summary>A carrier's status report, as the webhook publishes it to delivery-status-queue.fifo.</summary>
-    private static Task<SendMessageResponse> SendStatusAsync(RunningSystem system, string orderId, DeliveryStatus status) =>
-        system.Sqs.SendMessageAsync(new SendMessageRequest
+    private static Task<SendMessageResponse> SendStatusAsync(SystemFixture system, string orderId, DeliveryStatus status) =>
+        system.Data.Sqs.SendMessageAsync(new SendMessageRequest
         {
-            QueueUrl = system.Local.Stack.Queues["DeliveryStatusQueue"].Url,
-            MessageBody = DeliveryPipeline.StatusChange(orderId, status),
+            QueueUrl = system.Host.Stack.Queues["DeliveryStatusQueue"].Url,
+            MessageBody = TestData.StatusChange(orderId, status),
             MessageGroupId = orderId,
             MessageDeduplicationId = Guid.NewGuid().ToString("N"),
         });

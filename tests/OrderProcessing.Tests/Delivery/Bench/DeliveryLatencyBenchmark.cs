@@ -20,11 +20,11 @@ public sealed class DeliveryLatencyBenchmark(CloudFixture cloud)
     [Fact(Explicit = true)]
     public async Task Order_placed_to_delivered_and_raw_SQS_round_trip()
     {
-        await using var pipeline = await DeliveryPipeline.StartAsync(cloud);
+        await using var pipeline = await AppFixture.CreateAsync(cloud, AppOptions.Pipeline);
         for (var i = 0; i < 5; i++)
         {
             var warm = await pipeline.PlaceOrderAsync();
-            await pipeline.WaitForOrderAsync(warm.OrderId, o => o.Status == OrderStatus.Delivered);
+            await pipeline.Data.WaitForOrderAsync(warm.OrderId, o => o.Status == OrderStatus.Delivered);
         }
 
         // One order at a time: the pipeline's own latency, without queueing behind other orders.
@@ -32,7 +32,7 @@ public sealed class DeliveryLatencyBenchmark(CloudFixture cloud)
         for (var i = 0; i < 20; i++)
         {
             var order = await pipeline.PlaceOrderAsync();
-            alone.Add(await pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered, TimeSpan.FromMinutes(1)));
+            alone.Add(await pipeline.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered, TimeSpan.FromMinutes(1)));
         }
 
         var sendThenReceive = await RawRoundTripsAsync(pipeline, receiverWaiting: false);
@@ -55,7 +55,7 @@ public sealed class DeliveryLatencyBenchmark(CloudFixture cloud)
         var delivered = new List<Order>();
         foreach (var order in orders)
         {
-            delivered.Add(await pipeline.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered, TimeSpan.FromMinutes(5)));
+            delivered.Add(await pipeline.Data.WaitForOrderAsync(order.OrderId, o => o.Status == OrderStatus.Delivered, TimeSpan.FromMinutes(5)));
         }
 
         var latencies = delivered.Select(Latency).ToList();
@@ -86,7 +86,7 @@ public sealed class DeliveryLatencyBenchmark(CloudFixture cloud)
         (order.History.Single(h => h.Status == OrderStatus.Delivered).At - order.CreatedAt).TotalMilliseconds;
 
     /// <summary>Where the time goes, from the times the app recorded on the order and its shipment.</summary>
-    private static async Task<List<(string Segment, List<double> Values)>> SegmentsAsync(DeliveryPipeline pipeline, List<Order> orders)
+    private static async Task<List<(string Segment, List<double> Values)>> SegmentsAsync(AppFixture pipeline, List<Order> orders)
     {
         var segments = new List<(string, List<double>)>
         {
@@ -98,7 +98,7 @@ public sealed class DeliveryLatencyBenchmark(CloudFixture cloud)
         };
         foreach (var order in orders)
         {
-            var shipment = (await pipeline.ShipmentAsync(order.OrderId))!;
+            var shipment = (await pipeline.Data.ShipmentAsync(order.OrderId))!;
             var at = shipment.History.Select(h => h.RecordedAt).ToList();
             var points = new[] { order.CreatedAt, at[0], at[1], at[2], at[3], order.History[^1].At };
             for (var i = 0; i < segments.Count; i++)
@@ -111,9 +111,9 @@ public sealed class DeliveryLatencyBenchmark(CloudFixture cloud)
     }
 
     /// <summary>Send one message and receive it, one at a time, on a FIFO queue of its own on the same emulator.</summary>
-    private static async Task<List<double>> RawRoundTripsAsync(DeliveryPipeline pipeline, bool receiverWaiting)
+    private static async Task<List<double>> RawRoundTripsAsync(AppFixture pipeline, bool receiverWaiting)
     {
-        var url = (await pipeline.Sqs.CreateQueueAsync(new CreateQueueRequest
+        var url = (await pipeline.Data.Sqs.CreateQueueAsync(new CreateQueueRequest
         {
             QueueName = $"bench-{Guid.NewGuid():N}.fifo",
             Attributes = new Dictionary<string, string> { ["FifoQueue"] = "true" },
@@ -128,7 +128,7 @@ public sealed class DeliveryLatencyBenchmark(CloudFixture cloud)
             }
 
             var clock = Stopwatch.StartNew();
-            await pipeline.Sqs.SendMessageAsync(new SendMessageRequest
+            await pipeline.Data.Sqs.SendMessageAsync(new SendMessageRequest
             {
                 QueueUrl = url,
                 MessageBody = "ping",
@@ -137,15 +137,15 @@ public sealed class DeliveryLatencyBenchmark(CloudFixture cloud)
             });
             var message = await (receive ?? ReceiveAsync(pipeline, url));
             times.Add(clock.Elapsed.TotalMilliseconds);
-            await pipeline.Sqs.DeleteMessageAsync(url, message.ReceiptHandle);
+            await pipeline.Data.Sqs.DeleteMessageAsync(url, message.ReceiptHandle);
         }
 
-        await pipeline.Sqs.DeleteQueueAsync(url);
+        await pipeline.Data.Sqs.DeleteQueueAsync(url);
         return times;
     }
 
-    private static async Task<Message> ReceiveAsync(DeliveryPipeline pipeline, string url) =>
-        Assert.Single((await pipeline.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = url, WaitTimeSeconds = 20 })).Messages);
+    private static async Task<Message> ReceiveAsync(AppFixture pipeline, string url) =>
+        Assert.Single((await pipeline.Data.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = url, WaitTimeSeconds = 20 })).Messages);
 
     private static string Line(string what, List<double> values)
     {

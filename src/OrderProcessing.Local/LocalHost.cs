@@ -287,8 +287,7 @@ public sealed class LocalHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_LOCAL_KEY_DIR", (string?)options.SigningKeyDirectory)]);
         builder.Configuration.AddInMemoryCollection([KeyValuePair.Create(ApiDocs.ReferencePageSetting, (string?)"true")]);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["WEBSOCKET_CALLBACK_URL"] = gateway.CallbackUrl.ToString() });
-        // The template's AuthIssuer defaults to empty; the user's AUTH_ISSUER wins over it, as it would on AWS.
-        if ((NonEmpty(Environment.GetEnvironmentVariable("AUTH_ISSUER")) ?? FixedIssuer(options)) is { } issuer)
+        if (Issuer(options) is { } issuer)
         {
             builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_ISSUER", (string?)issuer)]);
         }
@@ -328,20 +327,25 @@ public sealed class LocalHost : IAsyncDisposable
         services.GetServices<Microsoft.Extensions.Logging.Console.ConsoleFormatter>().First(f => f.Name == JsonLogFormatter.Name);
 
     /// <summary>
-    /// Tokens name the API's own URL as issuer. Derived from each request, a token fetched from 127.0.0.1 would
-    /// not pass the WebSocket check, which reaches the app at localhost; so the issuer is pinned to the first URL
-    /// when its port is known in advance (and AUTH_ISSUER is not set by the user).
+    /// The user's AUTH_ISSUER when set: it wins over the template's empty AuthIssuer default, as it would on AWS.
+    /// Otherwise tokens name the API's own URL as issuer. Derived from each request, a token fetched from 127.0.0.1
+    /// would not pass the WebSocket check, which reaches the app at localhost; so the issuer is pinned to the first
+    /// URL when its port is known in advance.
     /// </summary>
-    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+    private static string? Issuer(LocalHostOptions options)
+    {
+        if (Environment.GetEnvironmentVariable("AUTH_ISSUER") is { Length: > 0 } userIssuer)
+        {
+            return userIssuer;
+        }
 
-    private static string? FixedIssuer(LocalHostOptions options) =>
-        string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AUTH_ISSUER"))
-        && options.Urls.Count > 0
-        && Uri.TryCreate(options.Urls[0], UriKind.Absolute, out var url)
-        && url.Port > 0
-        && url.Host is not ("+" or "*" or "0.0.0.0" or "[::]")
-            ? url.GetLeftPart(UriPartial.Authority)
-            : null;
+        return options.Urls.Count > 0
+            && Uri.TryCreate(options.Urls[0], UriKind.Absolute, out var url)
+            && url.Port > 0
+            && url.Host is not ("+" or "*" or "0.0.0.0" or "[::]")
+                ? url.GetLeftPart(UriPartial.Authority)
+                : null;
+    }
 
     /// <summary>The reference client (web/) at /app/; only the local host serves it, never a function.</summary>
     private static void ServeWebPage(WebApplication app, string folder)

@@ -292,6 +292,7 @@ public sealed class LocalHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AUTH_ISSUER", (string?)issuer)]);
         }
 
+        builder.Configuration.AddInMemoryCollection(new SqsSourceOptions { VisibilityTimeout = options.QueueVisibilityTimeout }.FunctionSettings);
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.AddOrderProcessing();

@@ -31,10 +31,11 @@ public sealed class CarrierSimulator(
     ShipmentTransitions shipmentTransitions,
     IOptions<CarrierOptions> options,
     TimeProvider clock,
+    QueueRetry retry,
     ILogger<CarrierSimulator> logger) : ISqsHandler
 {
     public Task<BatchResponse> HandleAsync(SqsEvent sqsEvent, CancellationToken cancellationToken) =>
-        SqsBatch.ProcessAsync(sqsEvent, logger, HandleStepAsync, cancellationToken);
+        SqsBatch.ProcessAsync(sqsEvent, retry, logger, HandleStepAsync, cancellationToken);
 
     /// <summary>Hands a new shipment to the simulated carrier: its pick-up, after the pick-up delay.</summary>
     public Task ScheduleFirstStepAsync(Shipment shipment, CancellationToken cancellationToken) =>

@@ -20,12 +20,13 @@ public sealed class DeliveryProcessor(
     IOptions<CarrierOptions> options,
     Metrics metrics,
     TimeProvider clock,
+    QueueRetry retry,
     ILogger<DeliveryProcessor> logger) : ISqsHandler
 {
     private const int MaxOrderIdLength = 64;
 
     public Task<BatchResponse> HandleAsync(SqsEvent sqsEvent, CancellationToken cancellationToken) =>
-        SqsBatch.ProcessAsync(sqsEvent, logger, HandleMessageAsync, cancellationToken);
+        SqsBatch.ProcessAsync(sqsEvent, retry, logger, HandleMessageAsync, cancellationToken);
 
     private async Task HandleMessageAsync(SqsMessage message, string correlationId, CancellationToken cancellationToken)
     {

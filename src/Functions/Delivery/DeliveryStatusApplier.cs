@@ -12,14 +12,14 @@ namespace OrderProcessing.Functions.Delivery;
 /// pushed). A repeated or late event changes nothing and succeeds. A status for an order that does not exist is
 /// reported failed, so it reaches the DLQ instead of vanishing.
 /// </summary>
-public sealed class DeliveryStatusApplier(OrderTransitions orders, Metrics metrics, ILogger<DeliveryStatusApplier> logger)
+public sealed class DeliveryStatusApplier(OrderTransitions orders, Metrics metrics, QueueRetry retry, ILogger<DeliveryStatusApplier> logger)
     : ISqsHandler
 {
     private static readonly HashSet<string> KnownSources =
         [DeliverySources.DeliveryProcessor, DeliverySources.CarrierSimulator, DeliverySources.CarrierWebhook];
 
     public Task<BatchResponse> HandleAsync(SqsEvent sqsEvent, CancellationToken cancellationToken) =>
-        SqsBatch.ProcessAsync(sqsEvent, logger, HandleMessageAsync, cancellationToken);
+        SqsBatch.ProcessAsync(sqsEvent, retry, logger, HandleMessageAsync, cancellationToken);
 
     private async Task HandleMessageAsync(SqsMessage message, string correlationId, CancellationToken cancellationToken)
     {

@@ -16,6 +16,8 @@ public static class EventsSetup
 {
     public static IServiceCollection AddEvents(this IServiceCollection services) =>
         services.AddSingleton<EventRoutes>()
+            .AddSingleton<QueueRetry>()
+            .AddSingleton(sp => Microsoft.Extensions.Options.Options.Create(QueueRetryOptions.From(sp.GetRequiredService<IConfiguration>())))
             .ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, EventsJson.Default));
 }
 

@@ -13,15 +13,16 @@ public sealed class PoisonMessageException(string reason, Exception? inner = nul
 /// Runs an SQS handler message by message with Lambda's partial batch response: each message that throws is
 /// reported in <c>batchItemFailures</c>, the others succeed. On a FIFO queue, once a message of a message group
 /// fails, the later messages of that group in the batch are reported failed without being run, because Lambda
-/// must not let them overtake it. Each message runs in a log scope with its correlation id, and in an activity that
-/// continues its sender's trace.
+/// must not let them overtake it. A message that failed because a dependency is unavailable is backed off
+/// (<see cref="QueueRetry"/>), so that an outage does not spend the receives meant to find poison messages. Each
+/// message runs in a log scope with its correlation id, and in an activity that continues its sender's trace.
 /// </summary>
 public static class SqsBatch
 {
     /// <summary>The message attribute that carries the correlation id through every queue.</summary>
     public const string CorrelationAttribute = Correlation.ItemKey;
 
-    public static async Task<BatchResponse> ProcessAsync(SqsEvent sqsEvent, ILogger logger,
+    public static async Task<BatchResponse> ProcessAsync(SqsEvent sqsEvent, QueueRetry retry, ILogger logger,
         Func<SqsMessage, string, CancellationToken, Task> handle, CancellationToken cancellationToken)
     {
         var failed = new List<string>();
@@ -53,6 +54,11 @@ public static class SqsBatch
             catch (PoisonMessageException e)
             {
                 logger.PoisonMessage(e, message.MessageId, correlationId, ReceiveCount(message), e.Message);
+            }
+            catch (Exception e) when (Problems.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+            {
+                var delay = await retry.BackOffAsync(message, ReceiveCount(message), cancellationToken);
+                logger.DependencyUnavailable(e, message.MessageId, correlationId, ReceiveCount(message), delay?.TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -95,6 +101,11 @@ internal static partial class SqsBatchLog
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Message {MessageId} (correlation id {CorrelationId}, receive {ReceiveCount}) failed; reported failed, it will be retried")]
     public static partial void MessageFailed(this ILogger logger, Exception exception, string messageId, string correlationId, int receiveCount);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Message {MessageId} (correlation id {CorrelationId}, receive {ReceiveCount}) failed on an unavailable dependency; reported failed, it comes back in {BackOffSeconds} s (none: after the queue's visibility timeout)")]
+    public static partial void DependencyUnavailable(this ILogger logger, Exception exception, string messageId, string correlationId, int receiveCount,
+        double? backOffSeconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} held back: an earlier message of group {MessageGroupId} failed in this batch")]
     public static partial void HeldBehindFailure(this ILogger logger, string messageId, string messageGroupId);

@@ -38,6 +38,17 @@ public sealed record SqsSourceOptions
     /// </summary>
     public TimeSpan? VisibilityTimeout { get; init; }
 
+    /// <summary>
+    /// The functions' settings that go with <see cref="VisibilityTimeout"/>: a message backed off after a dependency
+    /// failed starts from it as well (QUEUE_RETRY_BASE_SECONDS), as on AWS it starts from the queue's own.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> FunctionSettings => VisibilityTimeout is { } visibility
+        ? new Dictionary<string, string?>
+        {
+            ["QUEUE_RETRY_BASE_SECONDS"] = ((int)Math.Ceiling(visibility.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }
+        : new Dictionary<string, string?>();
+
     /// <summary>Concurrent pollers per queue on this machine, below the template's MaximumConcurrency.</summary>
     public int MaxPollersPerQueue { get; init; } = 2;
 

@@ -292,6 +292,37 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud, AppFixt
         Assert.Empty(tooShort);
     }
 
+    /// <summary>
+    /// A message that failed on an unavailable dependency is backed off (QueueRetry): its function must be allowed to
+    /// change its visibility, on that queue only, and the first back-off is the queue's own visibility timeout.
+    /// </summary>
+    [Fact]
+    public void Every_function_a_queue_triggers_may_back_off_that_queues_messages_starting_from_its_visibility_timeout()
+    {
+        var queues = cloud.Template.ResourcesOfType("AWS::SQS::Queue").ToDictionary(q => q.LogicalId);
+        var problems = new List<string>();
+        foreach (var function in AllFunctions(cloud.Template))
+        {
+            var triggers = EventsOf(function).Where(e => e.Type == "SQS").Select(e => GetAttTarget(Child(e.Properties, "Queue"))!)
+                .Order(StringComparer.Ordinal).ToList();
+            var allowed = Statements(function)
+                .Where(s => s.Actions.Contains("sqs:ChangeMessageVisibility"))
+                .Select(s => GetAttTarget(s.Resource) ?? Describe(s.Resource ?? new YamlScalarNode("")))
+                .Order(StringComparer.Ordinal).ToList();
+            if (!triggers.SequenceEqual(allowed))
+            {
+                problems.Add($"{function.LogicalId}: triggered by [{string.Join(", ", triggers)}], may change visibility on [{string.Join(", ", allowed)}]");
+            }
+
+            problems.AddRange(triggers
+                .Where(q => int.Parse(Text(queues[q].Property("VisibilityTimeout")) ?? "30", CultureInfo.InvariantCulture)
+                    != (int)new QueueRetryOptions().BaseDelay.TotalSeconds)
+                .Select(q => $"{q}: VisibilityTimeout is not QueueRetryOptions.BaseDelay ({new QueueRetryOptions().BaseDelay.TotalSeconds} s)"));
+        }
+
+        Assert.Empty(problems);
+    }
+
     [Fact]
     public void Every_function_has_an_errors_and_a_throttles_alarm_that_notifies_the_alarm_topic()
     {
@@ -394,17 +425,18 @@ public sealed partial class TemplateConsistencyTests(CloudFixture cloud, AppFixt
             .Select(p => (Text(p.Children.Keys.First())!, p.Children.Values.First())) ?? [];
 
     /// <summary>The actions of a function's inline policy statements.</summary>
-    private static IEnumerable<string> StatementActions(TemplateResource function) =>
+    private static IEnumerable<(HashSet<string> Actions, YamlNode? Resource)> Statements(TemplateResource function) =>
         (function.Property("Policies") as YamlSequenceNode)?.Children
             .Select(p => Child(p, "Statement"))
             .OfType<YamlSequenceNode>()
             .SelectMany(statements => statements.Children)
-            .SelectMany(statement => Child(statement, "Action") switch
+            .Select(statement => ((Child(statement, "Action") switch
             {
                 YamlSequenceNode many => many.Children.Select(Text),
                 var one => [Text(one)],
-            })
-            .OfType<string>() ?? [];
+            }).OfType<string>().ToHashSet(StringComparer.Ordinal), Child(statement, "Resource"))) ?? [];
+
+    private static IEnumerable<string> StatementActions(TemplateResource function) => Statements(function).SelectMany(s => s.Actions);
 
     private static string WebSocketFunction(SamTemplate template) =>
         FunctionFor(template, JsonDocument.Parse("""{"requestContext":{"routeKey":"$connect"}}""").RootElement)

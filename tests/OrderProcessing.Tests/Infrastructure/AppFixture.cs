@@ -205,6 +205,11 @@ public class AppFixture : WebApplicationFactory<Program>, IAsyncLifetime
 
         builder.UseSetting("AUTH_LOCAL_KEY_DIR", SigningKeyDirectory);
         builder.UseSetting("AUTH_SECRET_HASH_ITERATIONS", "1000");
+        foreach (var (key, value) in new SqsSourceOptions { VisibilityTimeout = _options.VisibilityTimeout }.FunctionSettings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         foreach (var (key, value) in _options.Settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);

@@ -24,11 +24,6 @@ public sealed record LocalCloudOptions
 
     /// <summary>Told of each emulator as it starts and answers (the local host prints these lines).</summary>
     public Action<string>? Progress { get; init; }
-
-    /// <summary>
-    /// Where DynamoDB Local keeps its data (-dbPath), so that they survive a restart; in memory when null.
-    /// </summary>
-    public string? DynamoDbDataDirectory { get; init; }
 }
 
 /// <summary>
@@ -45,8 +40,6 @@ public sealed class LocalCloud : IAsyncDisposable
     public const string SecretAccessKey = "test";
 
     private readonly List<EmulatorProcess> _emulators = [];
-    private Plan? _plan;
-    private LocalCloudOptions? _options;
 
     private LocalCloud(Uri dynamoDb, Uri sqs, bool external, bool emulatorCredentials)
     {
@@ -151,11 +144,7 @@ public sealed class LocalCloud : IAsyncDisposable
         }
 
         var plan = Preflight(options);
-        var cloud = new LocalCloud(plan.DynamoDb.Endpoint, plan.Sqs.Endpoint, external: false, emulatorCredentials: true)
-        {
-            _plan = plan,
-            _options = options,
-        };
+        var cloud = new LocalCloud(plan.DynamoDb.Endpoint, plan.Sqs.Endpoint, external: false, emulatorCredentials: true);
         try
         {
             await cloud.StartEmulatorAsync(plan.DynamoDb, options, cancellationToken);
@@ -176,23 +165,6 @@ public sealed class LocalCloud : IAsyncDisposable
         {
             await emulator.DisposeAsync();
             _emulators.Remove(emulator);
-        }
-    }
-
-    /// <summary>
-    /// Starts DynamoDB Local again, on the same port, after <see cref="StopDynamoDbAsync"/>: with the data it had
-    /// when it keeps them in <see cref="LocalCloudOptions.DynamoDbDataDirectory"/>, empty otherwise.
-    /// </summary>
-    public async Task StartDynamoDbAsync(CancellationToken cancellationToken = default)
-    {
-        if (_plan is null || _options is null)
-        {
-            throw new InvalidOperationException("Only emulators started by this cloud can be started again.");
-        }
-
-        if (DynamoDbEmulator is null)
-        {
-            await StartEmulatorAsync(_plan.DynamoDb, _options, cancellationToken);
         }
     }
 
@@ -234,20 +206,10 @@ public sealed class LocalCloud : IAsyncDisposable
             ArgumentList =
             {
                 $"-Djava.library.path={Path.Combine(dynamoDir, "DynamoDBLocal_lib")}", "-Xms64m",
-                "-jar", dynamoJar, "-sharedDb", "-port", dynamoPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "-jar", dynamoJar, "-sharedDb", "-inMemory", "-port", dynamoPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             WorkingDirectory = dynamoDir,
         };
-        if (options.DynamoDbDataDirectory is { } data)
-        {
-            Directory.CreateDirectory(data);
-            dynamo.ArgumentList.Add("-dbPath");
-            dynamo.ArgumentList.Add(Path.GetFullPath(data));
-        }
-        else
-        {
-            dynamo.ArgumentList.Add("-inMemory");
-        }
 
         var sqsPort = FreePort.Next();
         var sqs = new ProcessStartInfo(node) { ArgumentList = { fauxqsCli }, WorkingDirectory = options.LocalstackDirectory };

@@ -46,6 +46,7 @@ public static class SqsBatch
                 continue;
             }
 
+            var receiveCount = ReceiveCount(message);
             try
             {
                 await handle(message, correlationId, cancellationToken);
@@ -53,16 +54,16 @@ public static class SqsBatch
             }
             catch (PoisonMessageException e)
             {
-                logger.PoisonMessage(e, message.MessageId, correlationId, ReceiveCount(message), e.Message);
+                logger.PoisonMessage(e, message.MessageId, correlationId, receiveCount, e.Message);
             }
             catch (Exception e) when (Problems.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
             {
-                var delay = await retry.BackOffAsync(message, ReceiveCount(message), cancellationToken);
-                logger.DependencyUnavailable(e, message.MessageId, correlationId, ReceiveCount(message), delay?.TotalSeconds);
+                var delay = await retry.BackOffAsync(message, receiveCount, cancellationToken);
+                logger.DependencyUnavailable(e, message.MessageId, correlationId, receiveCount, delay?.TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                logger.MessageFailed(e, message.MessageId, correlationId, ReceiveCount(message));
+                logger.MessageFailed(e, message.MessageId, correlationId, receiveCount);
             }
 
             activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error);

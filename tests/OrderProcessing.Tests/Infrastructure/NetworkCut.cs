@@ -27,8 +27,6 @@ public sealed class NetworkCut : IAsyncDisposable
     /// <summary>Where clients connect instead of the emulator (same scheme and path, this link's port).</summary>
     public Uri Endpoint => new UriBuilder(_upstream) { Host = "127.0.0.1", Port = _port }.Uri;
 
-    public bool IsCut => _listener is null;
-
     public static NetworkCut To(Uri upstream)
     {
         var link = new NetworkCut(upstream, OrderProcessing.Local.Cloud.FreePort.Next());

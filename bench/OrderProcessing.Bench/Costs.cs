@@ -39,6 +39,12 @@ internal static class CostModel
     /// <summary>Assumed: each order is watched over one WebSocket connection of its own, held this long.</summary>
     public const double ConnectionMinutesPerOrder = 5;
 
+    /// <summary>Write units per order as AWS bills them (what the cost uses): the connection's count once per order.</summary>
+    public static double BilledWriteUnitsPerOrder(LifecycleResult run) => (run.PerRun.BilledWriteUnits / run.Orders) + run.Connection.BilledWriteUnits;
+
+    /// <summary>Write units per order as DynamoDB Local reported them, which over-counts TransactWriteItems.</summary>
+    public static double ReportedWriteUnitsPerOrder(LifecycleResult run) => (run.PerRun.WriteUnits / run.Orders) + run.Connection.WriteUnits;
+
     public static IReadOnlyList<CostLine> PerMillionOrders(LifecycleResult run)
     {
         // The connection's own calls count once per order: one connection per order is assumed.
@@ -55,7 +61,7 @@ internal static class CostModel
         var gbSeconds = (SecondsPerOrder(run.PerRun, Invocation) + SecondsPerOrder(run.Connection, Invocation)) * Prices.LambdaMemoryGb;
         var httpApi = PerOrder(run.PerRun, n => n.StartsWith("HTTP API ", StringComparison.Ordinal));
         var pushes = PerOrder(run.PerRun, n => n.StartsWith("execute-api POST", StringComparison.Ordinal));
-        var writeUnits = (run.PerRun.WriteUnits / run.Orders) + run.Connection.WriteUnits;
+        var writeUnits = BilledWriteUnitsPerOrder(run);
         var readUnits = (run.PerRun.ReadUnits / run.Orders) + run.Connection.ReadUnits;
         var sqs = PerOrder(run.PerRun, Billed);
         var kms = PerOrder(run.PerRun, n => n.StartsWith("KMS ", StringComparison.Ordinal));
@@ -67,7 +73,7 @@ internal static class CostModel
             new("API Gateway WebSocket", "messages (pushes)", pushes, Invariant($"${Prices.WebSocketPerMillionMessages:0.00} per million"), pushes * Prices.WebSocketPerMillionMessages),
             new("API Gateway WebSocket", "connection minutes (assumed)", ConnectionMinutesPerOrder, Invariant($"${Prices.WebSocketPerMillionConnectionMinutes:0.##########} per million"),
                 ConnectionMinutesPerOrder * Prices.WebSocketPerMillionConnectionMinutes),
-            new("DynamoDB on-demand", "write request units", writeUnits, Invariant($"${Prices.DynamoDbPerMillionWriteUnits:0.##########} per million"), writeUnits * Prices.DynamoDbPerMillionWriteUnits),
+            new("DynamoDB on-demand", "write request units (TransactWriteItems billed as AWS documents them)", writeUnits, Invariant($"${Prices.DynamoDbPerMillionWriteUnits:0.##########} per million"), writeUnits * Prices.DynamoDbPerMillionWriteUnits),
             new("DynamoDB on-demand", "read request units", readUnits, Invariant($"${Prices.DynamoDbPerMillionReadUnits:0.##########} per million"), readUnits * Prices.DynamoDbPerMillionReadUnits),
             new("SQS", "requests (FIFO price)", sqs, Invariant($"${Prices.SqsFifoPerMillionRequests:0.00} per million"), sqs * Prices.SqsFifoPerMillionRequests),
             new("KMS", "requests", kms, Invariant($"${Prices.KmsAsymmetricPer10kRequests:0.##########} per 10,000"), kms * Prices.KmsAsymmetricPer10kRequests * 100),

@@ -9,9 +9,15 @@ using OrderProcessing.Local;
 
 namespace OrderProcessing.Bench;
 
-/// <summary>What a stretch of the run cost: the calls counted, the DynamoDB units consumed, the WebSocket frames received.</summary>
+/// <summary>
+/// What a stretch of the run cost: the calls counted, the DynamoDB units consumed (write units as DynamoDB Local
+/// reported them and as AWS bills them), the WebSocket frames received.
+/// </summary>
 internal sealed record Window(IReadOnlyDictionary<string, AwsCallMeter.Count> Calls, double ReadUnits, double WriteUnits, int Frames,
-    IReadOnlyDictionary<string, (double Read, double Write)> UnitsByTable);
+    IReadOnlyDictionary<string, TableUnits> UnitsByTable)
+{
+    public double BilledWriteUnits => UnitsByTable.Values.Sum(u => u.BilledWrite);
+}
 
 /// <summary>The lifecycle run's results: per order, per WebSocket connection, and the latencies.</summary>
 internal sealed record LifecycleResult(int Orders, Window PerRun, Window Connection, double[] PlacedToDelivered, IReadOnlyDictionary<string, int> FramesByStatus);
@@ -36,7 +42,7 @@ internal sealed class OrderLifecycle(LocalHost host, HttpClient api, string toke
         {
             await socket.ConnectAsync(new Uri(host.WebSockets.Endpoint, $"?token={Uri.EscapeDataString(token)}"), cancellationToken);
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-        });
+        }, cancellationToken);
         var reading = ReadAsync(socket, cancellationToken);
 
         var latencies = new double[count];
@@ -60,14 +66,14 @@ internal sealed class OrderLifecycle(LocalHost host, HttpClient api, string toke
 
             // Trailing work of the last order (deletes of consumed messages, stream records of its last update).
             await Task.Delay(Settle, cancellationToken);
-        });
+        }, cancellationToken);
 
         var disconnect = await MeasureAsync(async () =>
         {
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
             await reading;
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-        });
+        }, cancellationToken);
 
         Array.Sort(latencies);
         return new LifecycleResult(count, run, Merge(connect, disconnect), latencies, _framesByStatus);
@@ -76,7 +82,7 @@ internal sealed class OrderLifecycle(LocalHost host, HttpClient api, string toke
     private TaskCompletionSource<long> Delivered(string orderId) =>
         _delivered.GetOrAdd(orderId, _ => new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
 
-    private async Task<Window> MeasureAsync(Func<Task> work)
+    private async Task<Window> MeasureAsync(Func<Task> work, CancellationToken cancellationToken)
     {
         meter.Reset();
         capacity.Reset();
@@ -93,7 +99,11 @@ internal sealed class OrderLifecycle(LocalHost host, HttpClient api, string toke
             capacity.Counting = false;
         }
 
-        return new Window(meter.Snapshot(), capacity.ReadUnits, capacity.WriteUnits, Volatile.Read(ref _frames) - framesBefore, capacity.ByTable());
+        var calls = meter.Snapshot();
+        var frames = Volatile.Read(ref _frames) - framesBefore;
+
+        // Billing the transactions reads their items: only now that nothing is counted.
+        return new Window(calls, capacity.ReadUnits, capacity.WriteUnits, frames, await capacity.ByTableAsync(cancellationToken));
     }
 
     private static Window Merge(Window a, Window b)
@@ -104,10 +114,10 @@ internal sealed class OrderLifecycle(LocalHost host, HttpClient api, string toke
             calls[name] = calls.TryGetValue(name, out var existing) ? existing + count : count;
         }
 
-        var units = new Dictionary<string, (double Read, double Write)>(a.UnitsByTable, StringComparer.Ordinal);
-        foreach (var (table, (read, write)) in b.UnitsByTable)
+        var units = new Dictionary<string, TableUnits>(a.UnitsByTable, StringComparer.Ordinal);
+        foreach (var (table, unit) in b.UnitsByTable)
         {
-            units[table] = units.TryGetValue(table, out var sum) ? (sum.Read + read, sum.Write + write) : (read, write);
+            units[table] = units.GetValueOrDefault(table) + unit;
         }
 
         return new Window(calls, a.ReadUnits + b.ReadUnits, a.WriteUnits + b.WriteUnits, a.Frames + b.Frames, units);

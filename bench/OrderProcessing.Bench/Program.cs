@@ -322,9 +322,19 @@ if (lifecycle is not null)
     }
 
     Say();
-    Say(string.Create(invariant, $"DynamoDB capacity per order, as DynamoDB Local reported it (ReturnConsumedCapacity on every call of the app): {lifecycle.PerRun.WriteUnits / lifecycle.Orders:0.0} WRU, {lifecycle.PerRun.ReadUnits / lifecycle.Orders:0.0} RRU."));
-    Say(string.Create(invariant, $"By table (WRU / RRU per order): {string.Join(", ", lifecycle.PerRun.UnitsByTable.OrderByDescending(t => t.Value.Write).Select(t => $"{t.Key.Replace(system.Stack.StackName + "-", "", StringComparison.Ordinal)} {t.Value.Write / lifecycle.Orders:0.0} / {t.Value.Read / lifecycle.Orders:0.0}"))}."));
-    Say(string.Create(invariant, $"The WebSocket connection itself ($connect + $disconnect, once per connection): {string.Join(", ", lifecycle.Connection.Calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value.Requests}"))}; {lifecycle.Connection.WriteUnits:0.0} WRU, {lifecycle.Connection.ReadUnits:0.0} RRU."));
+    string Short(string table) => table.Replace(system.Stack.StackName + "-", "", StringComparison.Ordinal);
+    Say(string.Create(invariant, $"DynamoDB capacity per order (ReturnConsumedCapacity on every call of the app): {lifecycle.PerRun.ReadUnits / lifecycle.Orders:0.0} RRU; {lifecycle.PerRun.WriteUnits / lifecycle.Orders:0.0} WRU as DynamoDB Local reports them, {lifecycle.PerRun.BilledWriteUnits / lifecycle.Orders:0.0} as AWS bills them (TransactWriteItems billed from their items and indexes, see bench/README.md; every other call as DynamoDB Local reports it)."));
+    Say();
+    Say("| table | WRU per order, as DynamoDB Local reports | WRU per order, as AWS bills | RRU per order |");
+    Say("|---|---:|---:|---:|");
+    foreach (var (table, units) in lifecycle.PerRun.UnitsByTable.OrderByDescending(t => t.Value.BilledWrite).ThenBy(t => t.Key, StringComparer.Ordinal))
+    {
+        Say(string.Create(invariant, $"| {Short(table)} | {units.Write / lifecycle.Orders:0.0} | {units.BilledWrite / lifecycle.Orders:0.0} | {units.Read / lifecycle.Orders:0.0} |"));
+    }
+
+    Say(string.Create(invariant, $"| **total** | **{lifecycle.PerRun.WriteUnits / lifecycle.Orders:0.0}** | **{lifecycle.PerRun.BilledWriteUnits / lifecycle.Orders:0.0}** | **{lifecycle.PerRun.ReadUnits / lifecycle.Orders:0.0}** |"));
+    Say();
+    Say(string.Create(invariant, $"The WebSocket connection itself ($connect + $disconnect, once per connection): {string.Join(", ", lifecycle.Connection.Calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value.Requests}"))}; {lifecycle.Connection.WriteUnits:0.0} WRU as DynamoDB Local reports them, {lifecycle.Connection.BilledWriteUnits:0.0} as AWS bills them; {lifecycle.Connection.ReadUnits:0.0} RRU."));
     Say();
     Say($"### AWS cost per million orders ({Prices.Region}, list prices of {Prices.AsOf})");
     Say();
@@ -336,6 +346,10 @@ if (lifecycle is not null)
     }
 
     Say(string.Create(invariant, $"| **total** | | | | **{costs.Sum(c => c.DollarsPerMillionOrders):0.00}** |"));
+    Say();
+    var reported = CostModel.ReportedWriteUnitsPerOrder(lifecycle);
+    var billed = CostModel.BilledWriteUnitsPerOrder(lifecycle);
+    Say(string.Create(invariant, $"With the write units as DynamoDB Local reports them ({reported:0.0} per order instead of {billed:0.0}) DynamoDB writes would come to ${reported * Prices.DynamoDbPerMillionWriteUnits:0.00} per million orders instead of ${billed * Prices.DynamoDbPerMillionWriteUnits:0.00}, and the total to ${costs.Sum(c => c.DollarsPerMillionOrders) + ((reported - billed) * Prices.DynamoDbPerMillionWriteUnits):0.00} ({(reported - billed) * Prices.DynamoDbPerMillionWriteUnits:+0.00;-0.00;0.00})."));
 }
 
 // A run of some parts leaves the whole run's report (and chart) alone.

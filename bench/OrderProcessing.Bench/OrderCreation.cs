@@ -8,8 +8,19 @@ using OrderProcessing.Functions.Products;
 
 namespace OrderProcessing.Bench;
 
-/// <summary>One level of the order-creation run: the raw write and the orders through HTTP, at one concurrency.</summary>
-internal sealed record CreationLevel(int Concurrency, double RawPerSecond, double RawWithCounterPerSecond, Latencies Plain, Latencies Keyed);
+/// <summary>
+/// One level of the order-creation run: the raw write and the orders through HTTP, at one concurrency, with the
+/// lowest and highest ratio of the orders' rate to the raw rate that one round measured.
+/// </summary>
+internal sealed record CreationLevel(int Concurrency, int Rounds, double RawPerSecond, double RawWithCounterPerSecond, Latencies Plain, Latencies Keyed,
+    Spread PlainToRaw, Spread KeyedToRaw);
+
+/// <summary>The lowest and the highest of some values.</summary>
+internal readonly record struct Spread(double Min, double Max)
+{
+    public static Spread Of(IEnumerable<double> values) => values.Aggregate(new Spread(double.PositiveInfinity, double.NegativeInfinity),
+        (s, v) => new Spread(Math.Min(s.Min, v), Math.Max(s.Max, v)));
+}
 
 /// <summary>Throughput and latency percentiles of a run of requests.</summary>
 internal sealed record Latencies(double PerSecond, double P50, double P95, double P99)
@@ -32,17 +43,49 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    public async Task<CreationLevel> MeasureAsync(int concurrency, int count) => new(
-        concurrency,
-        await RawTransactionsAsync(concurrency, count, withCounter: false),
-        await RawTransactionsAsync(concurrency, count, withCounter: true),
-        await OrdersAsync(concurrency, count, withKey: false),
-        await OrdersAsync(concurrency, count, withKey: true));
+    /// <summary>
+    /// Each variant <paramref name="count"/> times, in <paramref name="rounds"/> rounds that run a share of every
+    /// variant, each round starting with the next variant: drift (DynamoDB Local slowing as its tables grow, the
+    /// JVM's collections, other work on the machine) then falls on every variant alike instead of on whichever ran
+    /// when it came. A variant's rate is its requests over its summed time; its latencies are all its requests'.
+    /// </summary>
+    public async Task<CreationLevel> MeasureAsync(int concurrency, int count, int rounds)
+    {
+        rounds = Math.Clamp(rounds, 1, count);
+        Func<int, Task<Run>>[] variants =
+        [
+            n => RawTransactionsAsync(concurrency, n, withCounter: false),
+            n => RawTransactionsAsync(concurrency, n, withCounter: true),
+            n => RunOrdersAsync(concurrency, n, withKey: false),
+            n => RunOrdersAsync(concurrency, n, withKey: true),
+        ];
+        var runs = variants.Select(_ => new List<Run>()).ToArray();
+        for (var round = 0; round < rounds; round++)
+        {
+            var share = (count / rounds) + (round < count % rounds ? 1 : 0);
+            for (var k = 0; k < variants.Length; k++)
+            {
+                var variant = (round + k) % variants.Length;
+                runs[variant].Add(await variants[variant](share));
+            }
+        }
+
+        static double Rate(IEnumerable<Run> of) => of.Sum(r => r.Requests) / of.Sum(r => r.Elapsed.TotalSeconds);
+        static Latencies Combined(List<Run> of) => Latencies.From([.. of.SelectMany(r => r.Milliseconds)], TimeSpan.FromTicks(of.Sum(r => r.Elapsed.Ticks)));
+        Spread ToRaw(int variant) => Spread.Of(Enumerable.Range(0, rounds).Select(r => runs[variant][r].PerSecond / runs[0][r].PerSecond));
+        return new CreationLevel(concurrency, rounds, Rate(runs[0]), Rate(runs[1]), Combined(runs[2]), Combined(runs[3]), ToRaw(2), ToRaw(3));
+    }
 
     public async Task WarmUpAsync()
     {
-        await OrdersAsync(4, 100, withKey: true);
+        await RunOrdersAsync(4, 100, withKey: true);
         await RawTransactionsAsync(4, 100, withCounter: true);
+    }
+
+    /// <summary>A run of one variant: its requests, the time they took together, and (for orders) each one's latency.</summary>
+    private sealed record Run(int Requests, TimeSpan Elapsed, double[] Milliseconds)
+    {
+        public double PerSecond => Requests / Elapsed.TotalSeconds;
     }
 
     /// <summary>One order for each pair of products, one after the other, so that the API has read every product once.</summary>
@@ -59,6 +102,12 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
     }
 
     public async Task<Latencies> OrdersAsync(int concurrency, int count, bool withKey)
+    {
+        var run = await RunOrdersAsync(concurrency, count, withKey);
+        return Latencies.From(run.Milliseconds, run.Elapsed);
+    }
+
+    private async Task<Run> RunOrdersAsync(int concurrency, int count, bool withKey)
     {
         var latencies = new double[count];
         var next = -1;
@@ -84,7 +133,7 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
                 }
             }
         }));
-        return Latencies.From(latencies, clock.Elapsed);
+        return new Run(count, clock.Elapsed, latencies);
     }
 
     public static StringContent OrderBody(string a, string b) => new(
@@ -99,7 +148,7 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
         return (productIds[a], productIds[b]);
     }
 
-    private async Task<double> RawTransactionsAsync(int concurrency, int count, bool withCounter)
+    private async Task<Run> RawTransactionsAsync(int concurrency, int count, bool withCounter)
     {
         var counter = $"client#raw-bench-{Guid.NewGuid():N}";
         var next = -1;
@@ -152,7 +201,7 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
                 });
             }
         }));
-        return count / clock.Elapsed.TotalSeconds;
+        return new Run(count, clock.Elapsed, []);
     }
 
     private TransactWriteItem Decrement(string productId, int quantity) => new()

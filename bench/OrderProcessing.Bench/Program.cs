@@ -28,6 +28,7 @@ var ordersPerLevel = Arg("--orders", 600);
 var levels = (ArgText("--concurrency") ?? "1,8,32").Split(',').Select(s => int.Parse(s, invariant)).ToArray();
 var lifecycleOrders = Arg("--lifecycle-orders", 40);
 var roundTrips = Arg("--round-trips", 100);
+var rounds = Arg("--rounds", 5);
 
 // --only start,creation,calls,flash-sale,lifecycle runs those parts alone (the lifecycle part includes the cost).
 string[] parts = ["start", "creation", "calls", "flash-sale", "lifecycle"];
@@ -145,7 +146,7 @@ var creationLevels = new List<CreationLevel>();
 foreach (var concurrency in Runs("creation") ? levels : [])
 {
     Progress($"order creation at {concurrency} concurrent clients");
-    creationLevels.Add(await creation.MeasureAsync(concurrency, ordersPerLevel));
+    creationLevels.Add(await creation.MeasureAsync(concurrency, ordersPerLevel, rounds));
 }
 
 // 3b. DynamoDB calls per accepted POST /orders, auth included: the API stack has no event sources, so every
@@ -239,7 +240,7 @@ if (creationLevels.Count > 0)
 {
     Say("### Order creation");
     Say();
-    Say(string.Create(invariant, $"{ordersPerLevel} orders per level and variant, two lines each, random products of {Products}; raw = the same TransactWriteItems (two conditional stock decrements, the order Put) sent straight to the same DynamoDB Local by the same number of callers; raw + counter = each after the conditional counter UpdateItem a rate-limited client's request makes, the two DynamoDB calls of an accepted order."));
+    Say(string.Create(invariant, $"{ordersPerLevel} orders per level and variant, in {creationLevels[0].Rounds} rounds that each run a share of every variant, the variants' order rotated each round (a rate is the variant's requests over its summed time); two lines each, random products of {Products}; raw = the same TransactWriteItems (two conditional stock decrements, the order Put) sent straight to the same DynamoDB Local by the same number of callers; raw + counter = each after the conditional counter UpdateItem a rate-limited client's request makes, the two DynamoDB calls of an accepted order."));
     Say();
     Say("| clients | raw TransactWriteItems/s | raw + counter/s | orders/s | ratio to raw | to raw + counter | p50 / p95 / p99 ms | orders/s with Idempotency-Key | ratio to raw | p50 / p95 / p99 ms |");
     Say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -248,6 +249,10 @@ if (creationLevels.Count > 0)
         Say(string.Create(invariant,
             $"| {level.Concurrency} | {level.RawPerSecond:0} | {level.RawWithCounterPerSecond:0} | {level.Plain.PerSecond:0} | {level.Plain.PerSecond / level.RawPerSecond:0.00} | {level.Plain.PerSecond / level.RawWithCounterPerSecond:0.00} | {level.Plain.P50:0.0} / {level.Plain.P95:0.0} / {level.Plain.P99:0.0} | {level.Keyed.PerSecond:0} | {level.Keyed.PerSecond / level.RawPerSecond:0.00} | {level.Keyed.P50:0.0} / {level.Keyed.P95:0.0} / {level.Keyed.P99:0.0} |"));
     }
+
+    Say();
+    Say($"Ratio to raw within one round, lowest–highest over the rounds: {string.Join("; ", creationLevels.Select(l => string.Create(invariant,
+        $"{l.Concurrency} {(l.Concurrency == 1 ? "client" : "clients")} orders {l.PlainToRaw.Min:0.00}–{l.PlainToRaw.Max:0.00}, with Idempotency-Key {l.KeyedToRaw.Min:0.00}–{l.KeyedToRaw.Max:0.00}")))}.");
 
     await File.WriteAllTextAsync(Path.Combine(results, "throughput.svg"), ThroughputChart.Svg(
         "Order creation through the local host vs raw DynamoDB Local writes",

@@ -24,10 +24,12 @@ public sealed record OrderStatusChanged(
 /// <summary>
 /// The one place that pushes order status changes: Orders announces every written change (see
 /// <see cref="IOrderStatusObserver"/>), and this sends it to every open connection of the order's owner that
-/// wants that order, in parallel with a bound, through the management API. Each order version is pushed once:
-/// it is claimed in the idempotency table first, in one conditional write that saves the frame as done
-/// (<see cref="IdempotencyStore.ClaimCompletedAsync"/>, keyed by order id and version), so an announcement that comes
-/// again after a retry pushes nothing; a push that throws releases its claim for the retry. A gone connection (410)
+/// wants that order, in parallel with a bound, through the management API. Each order version is pushed once: a
+/// change whose status write claimed its announcement (<see cref="OrderStatusChange.AnnouncementClaimed"/>, the
+/// delivery pipeline's) is pushed at once; any other is claimed in the idempotency table first, in one conditional
+/// write that saves the frame as done (<see cref="IdempotencyStore.ClaimCompletedAsync"/>, keyed by order id and
+/// version), so an announcement that comes again after a retry pushes nothing. A push that throws answers false and
+/// releases its claim for the retry. A gone connection (410)
 /// is deleted; any other failure is logged and counted here, never thrown: a failed push must not fail the status
 /// change it reports.
 /// </summary>
@@ -45,21 +47,24 @@ public sealed class OrderStatusPusher(
     /// <summary>At most this many pushes of one change are in flight at once.</summary>
     public const int MaxParallelPushes = 16;
 
-    public async Task OnStatusChangedAsync(OrderStatusChange change, CancellationToken cancellationToken)
+    public async Task<bool> OnStatusChangedAsync(OrderStatusChange change, CancellationToken cancellationToken)
     {
         IdempotencyClaim? claim = null;
         var pushed = false;
         try
         {
             var frame = new OrderStatusChanged(change.OrderId, change.Status.ToWire(), change.PreviousStatus?.ToWire(), change.OccurredAt, change.CorrelationId);
-            claim = await idempotency.ClaimCompletedAsync(PushOperation, change.Owner,
-                string.Create(CultureInfo.InvariantCulture, $"{change.OrderId}:{change.Version}"), change.Status.ToWire(),
-                new StoredResponse(StatusCodes.Status200OK, StoredResponse.JsonContentType,
-                    JsonSerializer.Serialize(frame, NotificationsJson.Default.OrderStatusChanged), null), cancellationToken);
-            if (claim is null)
+            if (!change.AnnouncementClaimed)
             {
-                logger.AlreadyPushed(change.Status, change.OrderId, change.Version);
-                return;
+                claim = await idempotency.ClaimCompletedAsync(PushOperation, change.Owner,
+                    string.Create(CultureInfo.InvariantCulture, $"{change.OrderId}:{change.Version}"), change.Status.ToWire(),
+                    new StoredResponse(StatusCodes.Status200OK, StoredResponse.JsonContentType,
+                        JsonSerializer.Serialize(frame, NotificationsJson.Default.OrderStatusChanged), null), cancellationToken);
+                if (claim is null)
+                {
+                    logger.AlreadyPushed(change.Status, change.OrderId, change.Version);
+                    return true;
+                }
             }
 
             await PushAsync(change.Owner, frame, cancellationToken);
@@ -77,6 +82,8 @@ public sealed class OrderStatusPusher(
                 await idempotency.ReleaseAsync(claim);
             }
         }
+
+        return pushed;
     }
 
     /// <summary>Sends the change to the owner's connections that want it; answers how many received it.</summary>

@@ -36,6 +36,13 @@ public sealed record Order(
 
     [JsonIgnore]
     public IReadOnlyList<StatusChange> History { get; init; } = [];
+
+    /// <summary>
+    /// The version whose announcement the status write that made it claimed (<see cref="OrderStatusChange.AnnouncementClaimed"/>),
+    /// so that a repeat of that change announces nothing; null when no write claimed one, or the claim was given back.
+    /// </summary>
+    [JsonIgnore]
+    public long? AnnouncedVersion { get; init; }
 }
 
 /// <summary>One line of an order, priced from the catalogue when the order was placed.</summary>

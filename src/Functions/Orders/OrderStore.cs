@@ -15,6 +15,9 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
 {
     public const string ByOwnerIndex = "by-owner";
 
+    /// <summary>The order version whose announcement the status write claimed; not in the by-owner index, so not copied there.</summary>
+    private const string AnnouncedVersionAttribute = "announcedVersion";
+
     public string Table => names.OrdersTable;
 
     public async Task<Order?> GetAsync(string orderId, CancellationToken cancellationToken)
@@ -127,17 +130,22 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
         ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
     };
 
-    /// <summary><see cref="StatusChange(Order, Orders.StatusChange)"/> as a single UpdateItem that returns the new order.</summary>
+    /// <summary>
+    /// <see cref="StatusChange(Order, Orders.StatusChange)"/> as a single UpdateItem that returns the new order, and
+    /// claims the new version's announcement in the same write (<see cref="Order.AnnouncedVersion"/>): the caller
+    /// announces it, and a repeat of the change that finds the claim announces nothing.
+    /// </summary>
     public async Task<Order?> TryApplyAsync(Order current, StatusChange change, CancellationToken cancellationToken)
     {
         var update = StatusChange(current, change);
+        update.ExpressionAttributeValues[":announced"] = N(current.Version + 1);
         try
         {
             var response = await dynamo.UpdateItemAsync(new UpdateItemRequest
             {
                 TableName = update.TableName,
                 Key = update.Key,
-                UpdateExpression = update.UpdateExpression,
+                UpdateExpression = update.UpdateExpression + ", " + AnnouncedVersionAttribute + " = :announced",
                 ConditionExpression = update.ConditionExpression,
                 ExpressionAttributeNames = update.ExpressionAttributeNames,
                 ExpressionAttributeValues = update.ExpressionAttributeValues,
@@ -148,6 +156,29 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
         catch (ConditionalCheckFailedException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Gives back the announcement claim of <paramref name="version"/> (its announcement failed), so that a repeat of
+    /// the change announces it again. Nothing happens when the order has moved on or holds no such claim.
+    /// </summary>
+    public async Task ReleaseAnnouncementAsync(string orderId, long version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await dynamo.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = Table,
+                Key = Key(orderId),
+                UpdateExpression = "REMOVE " + AnnouncedVersionAttribute,
+                ConditionExpression = AnnouncedVersionAttribute + " = :version AND version = :version",
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":version"] = N(version) },
+            }, cancellationToken);
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            // The order moved on, or the claim is gone already.
         }
     }
 
@@ -265,6 +296,9 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
                 entry.Time("at"),
                 entry.Text("source"),
                 entry.OptionalText("correlationId") ?? "")).ToList(),
+            AnnouncedVersion = item.TryGetValue(AnnouncedVersionAttribute, out var announced) && announced.N is not null
+                ? item.WholeNumber(AnnouncedVersionAttribute)
+                : null,
         };
     }
 

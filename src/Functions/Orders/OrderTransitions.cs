@@ -1,3 +1,5 @@
+using OrderProcessing.Functions.Platform;
+
 namespace OrderProcessing.Functions.Orders;
 
 /// <summary>What a transition did: the decision of the state machine and the order as it now is.</summary>
@@ -13,9 +15,12 @@ public sealed record TransitionResult(TransitionDecision Decision, Order? Order)
 /// Moves an order to a new status for other capabilities (the delivery pipeline): reads the order, asks
 /// <see cref="OrderStatusRules"/>, and writes the change and its history entry in one conditional update (status
 /// and version). A concurrent change makes it read again and decide again, so a duplicate or stale event changes
-/// nothing. Every change it writes is announced to the <see cref="IOrderStatusObserver"/> right after the write;
-/// a repeat that finds the order already in the status announces that version again (the observer sees each
-/// version once), so a change whose announcement was lost to a crash is announced when its event comes back.
+/// nothing. Every change it writes is announced to the <see cref="IOrderStatusObserver"/> right after the write,
+/// which claims that announcement on the order item itself (<see cref="Order.AnnouncedVersion"/>), so that a repeat
+/// that finds the order already in the status announces nothing more: a claim costs no write of its own. An
+/// announcement that could not be delivered gives its claim back, and the repeat announces the version again
+/// (the observer then claims it, and sees each version once). As with any claim taken before the work, a crash
+/// between the write and the push loses that push; the customer sees the status on the next read or change.
 /// </summary>
 public sealed class OrderTransitions(OrderStore orders, IOrderStatusObserver observer, TimeProvider clock, ILogger<OrderTransitions> logger)
 {
@@ -38,7 +43,8 @@ public sealed class OrderTransitions(OrderStore orders, IOrderStatusObserver obs
             {
                 logger.StatusUnchanged(decision == TransitionDecision.NotAllowed ? LogLevel.Warning : LogLevel.Information,
                     orderId, current.Status, target, source, decision);
-                if (decision == TransitionDecision.AlreadyInStatus && current.History.LastOrDefault(h => h.Status == target) is { } reached)
+                if (decision == TransitionDecision.AlreadyInStatus && current.AnnouncedVersion != current.Version
+                    && current.History.LastOrDefault(h => h.Status == target) is { } reached)
                 {
                     await observer.OnStatusChangedAsync(ChangeOf(current, reached), cancellationToken);
                 }
@@ -50,7 +56,18 @@ public sealed class OrderTransitions(OrderStore orders, IOrderStatusObserver obs
             if (await orders.TryApplyAsync(current, change, cancellationToken) is { } updated)
             {
                 logger.StatusChanged(orderId, current.Status, target, source);
-                await observer.OnStatusChangedAsync(ChangeOf(updated, change), cancellationToken);
+                if (!await observer.OnStatusChangedAsync(ChangeOf(updated, change) with { AnnouncementClaimed = true }, cancellationToken))
+                {
+                    try
+                    {
+                        await orders.ReleaseAnnouncementAsync(orderId, updated.Version, CancellationToken.None);
+                    }
+                    catch (Exception e) when (Problems.IsUnavailable(e))
+                    {
+                        logger.AnnouncementNotReleased(e, orderId, updated.Version);
+                    }
+                }
+
                 return new TransitionResult(TransitionDecision.Apply, updated);
             }
 

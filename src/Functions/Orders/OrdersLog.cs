@@ -31,6 +31,9 @@ internal static partial class OrdersLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Status {Status} from {Source} for unknown order {OrderId}")]
     public static partial void StatusForUnknownOrder(this ILogger logger, OrderStatus status, string source, string orderId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Announcement claim of order {OrderId} version {Version} not given back; a repeat will not announce it")]
+    public static partial void AnnouncementNotReleased(this ILogger logger, Exception exception, string orderId, long version);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Published {Type} of order {OrderId} version {Version}")]
     public static partial void EventPublished(this ILogger logger, string type, string orderId, long version);
 }

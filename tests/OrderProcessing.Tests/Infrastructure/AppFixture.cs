@@ -277,11 +277,11 @@ public sealed class RecordingStatusObserver : IOrderStatusObserver
     public IReadOnlyList<OrderStatusChange> For(string orderId) =>
         _seen.Values.Where(n => n.OrderId == orderId).OrderBy(n => n.Version).ToList();
 
-    public Task OnStatusChangedAsync(OrderStatusChange change, CancellationToken cancellationToken)
+    public Task<bool> OnStatusChangedAsync(OrderStatusChange change, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _announcements);
         _seen.TryAdd((change.OrderId, change.Version), change);
-        return Task.CompletedTask;
+        return Task.FromResult(true);
     }
 }
 

@@ -140,6 +140,30 @@ public sealed class OrderStatusPusherTests(CloudFixture cloud) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_change_whose_status_write_claimed_its_announcement_is_pushed_without_a_claim_of_its_own()
+    {
+        await using var app = await CreateAppAsync(_gateway.CallbackUrl.ToString());
+        var (client, connectionId) = await OpenAsync();
+        await app.Services.GetRequiredService<ConnectionStore>().AddAsync(connectionId, "client-c", CancellationToken.None);
+        var orderId = $"order-{Guid.NewGuid():N}";
+        var shipped = new OrderStatusChange(orderId, "client-c", OrderStatus.Shipped, OrderStatus.PendingShipment, 2, DateTimeOffset.UtcNow, "corr-c")
+        {
+            AnnouncementClaimed = true,
+        };
+
+        Assert.True(await Pusher(app).OnStatusChangedAsync(shipped, CancellationToken.None));
+
+        using (var frame = JsonDocument.Parse(await ReceiveAsync(client, TimeSpan.FromSeconds(10)) ?? "null"))
+        {
+            Assert.Equal(("SHIPPED", orderId), (frame.RootElement.GetProperty("status").GetString(), frame.RootElement.GetProperty("orderId").GetString()));
+        }
+
+        Assert.Null(await app.Services.GetRequiredService<OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore>()
+            .GetAsync(OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore.RecordId(OrderStatusPusher.PushOperation, "client-c", $"{orderId}:2"),
+                CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_push_that_fails_gives_its_claim_back_so_the_announcement_s_retry_pushes()
     {
         // The owner's connections cannot be read: the push fails before any frame is sent.
@@ -148,7 +172,7 @@ public sealed class OrderStatusPusherTests(CloudFixture cloud) : IAsyncLifetime
         var orderId = $"order-{Guid.NewGuid():N}";
         var change = new OrderStatusChange(orderId, "client-f", OrderStatus.Shipped, OrderStatus.PendingShipment, 2, DateTimeOffset.UtcNow, "corr-f");
 
-        await Pusher(broken).OnStatusChangedAsync(change, CancellationToken.None);
+        Assert.False(await Pusher(broken).OnStatusChangedAsync(change, CancellationToken.None));
 
         var idempotency = broken.Services.GetRequiredService<OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore>();
         var id = OrderProcessing.Functions.Platform.Idempotency.IdempotencyStore.RecordId(OrderStatusPusher.PushOperation, "client-f", $"{orderId}:2");

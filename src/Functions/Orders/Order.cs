@@ -38,11 +38,12 @@ public sealed record Order(
     public IReadOnlyList<StatusChange> History { get; init; } = [];
 
     /// <summary>
-    /// The version whose announcement the status write that made it claimed (<see cref="OrderStatusChange.AnnouncementClaimed"/>),
-    /// so that a repeat of that change announces nothing; null when no write claimed one, or the claim was given back.
+    /// The version whose announcement claim was given back (its push failed), so that a repeat of the change
+    /// announces it again; null otherwise. A status written by the delivery pipeline claims its announcement with the
+    /// write itself (<see cref="OrderStatusChange.AnnouncementClaimed"/>), which needs no attribute of its own.
     /// </summary>
     [JsonIgnore]
-    public long? AnnouncedVersion { get; init; }
+    public long? AnnouncementReleased { get; init; }
 }
 
 /// <summary>One line of an order, priced from the catalogue when the order was placed.</summary>

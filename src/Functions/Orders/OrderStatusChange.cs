@@ -11,8 +11,8 @@ public sealed record OrderStatusChange(
     string CorrelationId)
 {
     /// <summary>
-    /// True when the write that made the change also claimed its announcement (<see cref="Order.AnnouncedVersion"/>):
-    /// this is the one announcement of the version, and the observer need not claim it again.
+    /// True when the write that made the change is also its announcement's claim (the delivery pipeline's, see
+    /// <see cref="OrderTransitions"/>): this is the one announcement of the version, and the observer need not claim it.
     /// </summary>
     public bool AnnouncementClaimed { get; init; }
 }

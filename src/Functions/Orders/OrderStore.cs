@@ -15,8 +15,8 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
 {
     public const string ByOwnerIndex = "by-owner";
 
-    /// <summary>The order version whose announcement the status write claimed; not in the by-owner index, so not copied there.</summary>
-    private const string AnnouncedVersionAttribute = "announcedVersion";
+    /// <summary>The order version whose announcement claim was given back; not in the by-owner index, so not copied there.</summary>
+    private const string AnnouncementReleasedAttribute = "announcementReleased";
 
     public string Table => names.OrdersTable;
 
@@ -130,22 +130,17 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
         ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
     };
 
-    /// <summary>
-    /// <see cref="StatusChange(Order, Orders.StatusChange)"/> as a single UpdateItem that returns the new order, and
-    /// claims the new version's announcement in the same write (<see cref="Order.AnnouncedVersion"/>): the caller
-    /// announces it, and a repeat of the change that finds the claim announces nothing.
-    /// </summary>
+    /// <summary><see cref="StatusChange(Order, Orders.StatusChange)"/> as a single UpdateItem that returns the new order.</summary>
     public async Task<Order?> TryApplyAsync(Order current, StatusChange change, CancellationToken cancellationToken)
     {
         var update = StatusChange(current, change);
-        update.ExpressionAttributeValues[":announced"] = N(current.Version + 1);
         try
         {
             var response = await dynamo.UpdateItemAsync(new UpdateItemRequest
             {
                 TableName = update.TableName,
                 Key = update.Key,
-                UpdateExpression = update.UpdateExpression + ", " + AnnouncedVersionAttribute + " = :announced",
+                UpdateExpression = update.UpdateExpression,
                 ConditionExpression = update.ConditionExpression,
                 ExpressionAttributeNames = update.ExpressionAttributeNames,
                 ExpressionAttributeValues = update.ExpressionAttributeValues,
@@ -160,8 +155,9 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
     }
 
     /// <summary>
-    /// Gives back the announcement claim of <paramref name="version"/> (its announcement failed), so that a repeat of
-    /// the change announces it again. Nothing happens when the order has moved on or holds no such claim.
+    /// Gives back the announcement claim that the status write of <paramref name="version"/> took (its announcement
+    /// failed), so that a repeat of the change announces it again (<see cref="Order.AnnouncementReleased"/>). Nothing
+    /// happens when the order has moved on.
     /// </summary>
     public async Task ReleaseAnnouncementAsync(string orderId, long version, CancellationToken cancellationToken)
     {
@@ -171,14 +167,14 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
             {
                 TableName = Table,
                 Key = Key(orderId),
-                UpdateExpression = "REMOVE " + AnnouncedVersionAttribute,
-                ConditionExpression = AnnouncedVersionAttribute + " = :version AND version = :version",
+                UpdateExpression = "SET " + AnnouncementReleasedAttribute + " = :version",
+                ConditionExpression = "version = :version",
                 ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":version"] = N(version) },
             }, cancellationToken);
         }
         catch (ConditionalCheckFailedException)
         {
-            // The order moved on, or the claim is gone already.
+            // The order moved on: its next change is announced in its own right.
         }
     }
 
@@ -296,8 +292,8 @@ public sealed class OrderStore(IAmazonDynamoDB dynamo, ResourceNames names)
                 entry.Time("at"),
                 entry.Text("source"),
                 entry.OptionalText("correlationId") ?? "")).ToList(),
-            AnnouncedVersion = item.TryGetValue(AnnouncedVersionAttribute, out var announced) && announced.N is not null
-                ? item.WholeNumber(AnnouncedVersionAttribute)
+            AnnouncementReleased = item.TryGetValue(AnnouncementReleasedAttribute, out var released) && released.N is not null
+                ? item.WholeNumber(AnnouncementReleasedAttribute)
                 : null,
         };
     }

@@ -16,11 +16,13 @@ public sealed record TransitionResult(TransitionDecision Decision, Order? Order)
 /// <see cref="OrderStatusRules"/>, and writes the change and its history entry in one conditional update (status
 /// and version). A concurrent change makes it read again and decide again, so a duplicate or stale event changes
 /// nothing. Every change it writes is announced to the <see cref="IOrderStatusObserver"/> right after the write,
-/// which claims that announcement on the order item itself (<see cref="Order.AnnouncedVersion"/>), so that a repeat
-/// that finds the order already in the status announces nothing more: a claim costs no write of its own. An
-/// announcement that could not be delivered gives its claim back, and the repeat announces the version again
-/// (the observer then claims it, and sees each version once). As with any claim taken before the work, a crash
-/// between the write and the push loses that push; the customer sees the status on the next read or change.
+/// and the write is the announcement's claim: a repeat that finds the order already in a status this class wrote
+/// (its history entry's source is not the orders API) announces nothing more, so the claim costs no write and no
+/// attribute. An announcement that could not be delivered gives its claim back (<see cref="Order.AnnouncementReleased"/>),
+/// and the repeat announces the version again (the observer then claims it, and sees each version once). A status
+/// the API wrote (a cancellation) is announced by the stream relay, which the observer claims; a repeat announces it
+/// for the observer to claim too. As with any claim taken before the work, a crash between the write and the push
+/// loses that push; the customer sees the status on the next read or change.
 /// </summary>
 public sealed class OrderTransitions(OrderStore orders, IOrderStatusObserver observer, TimeProvider clock, ILogger<OrderTransitions> logger)
 {
@@ -43,9 +45,10 @@ public sealed class OrderTransitions(OrderStore orders, IOrderStatusObserver obs
             {
                 logger.StatusUnchanged(decision == TransitionDecision.NotAllowed ? LogLevel.Warning : LogLevel.Information,
                     orderId, current.Status, target, source, decision);
-                if (decision == TransitionDecision.AlreadyInStatus && current.AnnouncedVersion != current.Version
-                    && current.History.LastOrDefault(h => h.Status == target) is { } reached)
+                if (decision == TransitionDecision.AlreadyInStatus && current.History.LastOrDefault(h => h.Status == target) is { } reached
+                    && (reached.Source == OrderPlacement.Source || current.AnnouncementReleased == current.Version))
                 {
+                    // Not claimed by a write of this class, or the claim was given back: the observer claims it.
                     await observer.OnStatusChangedAsync(ChangeOf(current, reached), cancellationToken);
                 }
 

@@ -6,8 +6,9 @@ using OrderProcessing.Functions.Orders;
 namespace OrderProcessing.Tests.Orders;
 
 /// <summary>
-/// The delivery pipeline's status changes claim their announcement in the status write itself: a repeat of the
-/// change announces nothing, unless the announcement failed and gave its claim back.
+/// The delivery pipeline's status changes claim their announcement with the status write itself: a repeat of the
+/// change announces nothing, unless the announcement failed and gave its claim back; a status the API wrote is
+/// announced again for the observer to claim.
 /// </summary>
 public sealed class OrderAnnouncementTests(CloudFixture cloud)
 {
@@ -25,7 +26,7 @@ public sealed class OrderAnnouncementTests(CloudFixture cloud)
         Assert.Equal((TransitionDecision.Apply, TransitionDecision.AlreadyInStatus), (shipped.Decision, again.Decision));
         var announced = Assert.Single(observer.Seen);
         Assert.Equal((order.OrderId, OrderStatus.Shipped, 2L, true), (announced.OrderId, announced.Status, announced.Version, announced.AnnouncementClaimed));
-        Assert.Equal(2L, (await app.Data.OrderAsync(order.OrderId))!.AnnouncedVersion);
+        Assert.Null((await app.Data.OrderAsync(order.OrderId))!.AnnouncementReleased);
     }
 
     [Fact]
@@ -40,7 +41,7 @@ public sealed class OrderAnnouncementTests(CloudFixture cloud)
         var afterFailure = (await app.Data.OrderAsync(order.OrderId))!;
         await transitions.ApplyAsync(order.OrderId, OrderStatus.Shipped, "delivery", "ship-2", default);
 
-        Assert.Equal((OrderStatus.Shipped, 2L, (long?)null), (afterFailure.Status, afterFailure.Version, afterFailure.AnnouncedVersion));
+        Assert.Equal((OrderStatus.Shipped, 2L, (long?)2), (afterFailure.Status, afterFailure.Version, afterFailure.AnnouncementReleased));
         Assert.Equal([(2L, true), (2L, false)], observer.Seen.Select(c => (c.Version, c.AnnouncementClaimed)));
     }
 
@@ -58,7 +59,23 @@ public sealed class OrderAnnouncementTests(CloudFixture cloud)
         await transitions.ApplyAsync(order.OrderId, OrderStatus.Delivered, "delivery", "deliver-2", default);
 
         Assert.Equal([(OrderStatus.Shipped, 2L), (OrderStatus.Delivered, 3L)], observer.Seen.Select(c => (c.Status, c.Version)));
-        Assert.Equal(3L, (await app.Data.OrderAsync(order.OrderId))!.AnnouncedVersion);
+    }
+
+    [Fact]
+    public async Task A_repeat_of_a_status_the_api_wrote_is_announced_for_the_observer_to_claim()
+    {
+        var observer = new ScriptedObserver();
+        await using var app = await StartAsync(observer);
+        var order = await app.PlaceOrderAsync();
+        var owner = (await app.Data.OrderAsync(order.OrderId))!.Owner;
+        var cancelled = await app.Services.GetRequiredService<OrderPlacement>().CancelAsync(order.OrderId, owner, "cancel-1", null, default);
+
+        var repeat = await app.Services.GetRequiredService<OrderTransitions>().ApplyAsync(order.OrderId, OrderStatus.Cancelled, "delivery", "cancel-2", default);
+
+        Assert.IsType<CancellationOutcome.Cancelled>(cancelled);
+        Assert.Equal(TransitionDecision.AlreadyInStatus, repeat.Decision);
+        var announced = Assert.Single(observer.Seen);
+        Assert.Equal((OrderStatus.Cancelled, 2L, false), (announced.Status, announced.Version, announced.AnnouncementClaimed));
     }
 
     private async Task<AppFixture> StartAsync(ScriptedObserver observer) =>

@@ -17,6 +17,15 @@ namespace OrderProcessing.Functions.Auth;
 /// whichever request comes first). Once an instance has seen a window exhausted it refuses the rest of that window
 /// without asking DynamoDB at all. Leases are System.Threading.RateLimiting leases carrying the limit, what
 /// remains and when the window resets.
+/// <para>
+/// Requests of one client that arrive at one instance while its UpdateItem for that client is in flight wait for
+/// the next one, which counts them all at once (<c>ADD #count :n</c>, conditioned on none of their tokens being
+/// revoked) and numbers them in arrival order, exactly as n single writes would: the limit, the headers and the
+/// revocation check are the same, since the write that admits a request starts after the request arrived. An
+/// instance that serves one request at a time (a Lambda function) makes one write per request, as before; one
+/// that serves many (the local host, a container) makes one per batch. A batch whose condition fails is counted
+/// request by request.
+/// </para>
 /// </summary>
 public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames names, TimeProvider time)
 {
@@ -28,23 +37,141 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
     /// <summary>Attempts at counting a request while other requests start the same window.</summary>
     private const int MaxAttempts = 3;
 
+    /// <summary>Most requests one batched write counts (each distinct token adds a term to its condition).</summary>
+    private const int MaxBatch = 32;
+
     private readonly ConcurrentDictionary<string, string> _exhausted = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ClientQueue> _queues = new(StringComparer.Ordinal);
 
     public static Dictionary<string, AttributeValue> ClientKey(string clientId) => new() { ["pk"] = new AttributeValue { S = "client#" + clientId } };
 
     /// <summary>Counts the request of <paramref name="clientId"/> made with token <paramref name="tokenId"/>.</summary>
     public async ValueTask<Admission> AdmitAsync(string clientId, string tokenId, RateLimit limit, CancellationToken cancellationToken = default)
     {
-        var now = time.GetUtcNow();
-        var start = now.ToUnixTimeSeconds() / limit.WindowSeconds * limit.WindowSeconds;
-        var end = DateTimeOffset.FromUnixTimeSeconds(start + limit.WindowSeconds);
-        var window = string.Create(CultureInfo.InvariantCulture, $"{limit.WindowSeconds}#{start}");
-        var reset = Math.Max(1, (long)Math.Ceiling((end - now).TotalSeconds));
-
-        if (_exhausted.TryGetValue(clientId, out var exhaustedWindow) && exhaustedWindow == window)
+        var request = Request.Of(tokenId, limit, time.GetUtcNow());
+        if (_exhausted.TryGetValue(clientId, out var exhaustedWindow) && exhaustedWindow == request.Window)
         {
-            return new(new Lease(false, limit, 0, reset), Revoked: false);
+            return new(new Lease(false, limit, 0, request.Reset), Revoked: false);
         }
+
+        var queue = _queues.GetOrAdd(clientId, _ => new ClientQueue());
+        List<Request>? batch = null;
+        lock (queue)
+        {
+            queue.Pending.Add(request);
+            if (!queue.Writing)
+            {
+                queue.Writing = true;
+                batch = queue.Take();
+            }
+        }
+
+        if (batch is not null)
+        {
+            _ = RunAsync(clientId, queue, batch);
+        }
+
+        return await request.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Counts a batch, then the requests that arrived meanwhile, until none is waiting.</summary>
+    private async Task RunAsync(string clientId, ClientQueue queue, List<Request> batch)
+    {
+        while (true)
+        {
+            try
+            {
+                await CountAsync(clientId, batch);
+            }
+            catch (Exception e)
+            {
+                foreach (var request in batch)
+                {
+                    request.Done.TrySetException(e);
+                }
+            }
+
+            lock (queue)
+            {
+                if (queue.Pending.Count == 0)
+                {
+                    queue.Writing = false;
+                    return;
+                }
+
+                batch = queue.Take();
+            }
+        }
+    }
+
+    private async Task CountAsync(string clientId, List<Request> batch)
+    {
+        var first = batch[0];
+        if (batch.Count > 1 && batch.All(r => r.Limit == first.Limit && r.Start == first.Start))
+        {
+            var tokens = batch.Select(r => r.TokenId).Distinct(StringComparer.Ordinal).ToList();
+            var attributeNames = new Dictionary<string, string>
+            {
+                ["#count"] = "count",
+                ["#start"] = "windowStart",
+                ["#size"] = "windowSeconds",
+                ["#revoked"] = DenyList.RevokedAttribute,
+            };
+            for (var i = 0; i < tokens.Count; i++)
+            {
+                attributeNames[$"#jti{i}"] = tokens[i];
+            }
+
+            try
+            {
+                var counted = await dynamo.UpdateItemAsync(new UpdateItemRequest
+                {
+                    TableName = names.RateLimitsTable,
+                    Key = ClientKey(clientId),
+                    UpdateExpression = "ADD #count :n",
+                    ConditionExpression = "#start = :start AND #size = :size AND "
+                        + string.Join(" AND ", tokens.Select((_, i) => $"attribute_not_exists(#revoked.#jti{i})")),
+                    ExpressionAttributeNames = attributeNames,
+                    ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                    {
+                        [":n"] = Number(batch.Count),
+                        [":start"] = Number(first.Start),
+                        [":size"] = Number(first.Limit.WindowSeconds),
+                    },
+                    ReturnValues = ReturnValue.UPDATED_NEW,
+                }, CancellationToken.None);
+                var last = long.Parse(counted.Attributes["count"].N, CultureInfo.InvariantCulture);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Done.TrySetResult(Counted(clientId, batch[i], last - batch.Count + 1 + i));
+                }
+
+                return;
+            }
+            catch (ConditionalCheckFailedException)
+            {
+                // A new window, or a revoked token among them: decide request by request.
+            }
+        }
+
+        await Task.WhenAll(batch.Select(async request =>
+        {
+            try
+            {
+                request.Done.TrySetResult(await AdmitOneAsync(clientId, request));
+            }
+            catch (Exception e)
+            {
+                request.Done.TrySetException(e);
+            }
+        }));
+    }
+
+    /// <summary>Counts one request: the conditional write, and the window's start when the window is new.</summary>
+    private async Task<Admission> AdmitOneAsync(string clientId, Request request)
+    {
+        var (tokenId, limit, start, reset) = (request.TokenId, request.Limit, request.Start, request.Reset);
+        var cancellationToken = CancellationToken.None;
 
         var attributeNames = new Dictionary<string, string>
         {
@@ -76,7 +203,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                     ReturnValues = ReturnValue.UPDATED_NEW,
                     ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
                 }, cancellationToken);
-                return Counted(long.Parse(counted.Attributes["count"].N, CultureInfo.InvariantCulture));
+                return Counted(clientId, request, long.Parse(counted.Attributes["count"].N, CultureInfo.InvariantCulture));
             }
             catch (ConditionalCheckFailedException e)
             {
@@ -106,7 +233,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                     ExpressionAttributeNames = attributeNames,
                     ExpressionAttributeValues = values,
                 }, cancellationToken);
-                return Counted(1);
+                return Counted(clientId, request, 1);
             }
             catch (ConditionalCheckFailedException) when (attempt < MaxAttempts)
             {
@@ -119,15 +246,17 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
             }
         }
 
-        Admission Counted(long count)
-        {
-            if (count >= limit.Requests)
-            {
-                _exhausted[clientId] = window;
-            }
+    }
 
-            return new(new Lease(count <= limit.Requests, limit, Math.Max(0, limit.Requests - count), reset), Revoked: false);
+    private Admission Counted(string clientId, Request request, long count)
+    {
+        var limit = request.Limit;
+        if (count >= limit.Requests)
+        {
+            _exhausted[clientId] = request.Window;
         }
+
+        return new(new Lease(count <= limit.Requests, limit, Math.Max(0, limit.Requests - count), request.Reset), Revoked: false);
     }
 
     private async Task<Dictionary<string, AttributeValue>?> ReadAsync(string clientId, CancellationToken cancellationToken) =>
@@ -135,6 +264,42 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
             cancellationToken)).Item;
 
     private static AttributeValue Number(long value) => new() { N = value.ToString(CultureInfo.InvariantCulture) };
+
+    /// <summary>A request waiting to be counted, with the window it arrived in.</summary>
+    private sealed record Request(string TokenId, RateLimit Limit, long Start, string Window, long Reset)
+    {
+        public TaskCompletionSource<Admission> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static Request Of(string tokenId, RateLimit limit, DateTimeOffset now)
+        {
+            var start = now.ToUnixTimeSeconds() / limit.WindowSeconds * limit.WindowSeconds;
+            var end = DateTimeOffset.FromUnixTimeSeconds(start + limit.WindowSeconds);
+            return new(tokenId, limit, start, string.Create(CultureInfo.InvariantCulture, $"{limit.WindowSeconds}#{start}"),
+                Math.Max(1, (long)Math.Ceiling((end - now).TotalSeconds)));
+        }
+    }
+
+    /// <summary>One client's requests waiting for the next write, and whether one is in flight. Guarded by its own lock.</summary>
+    private sealed class ClientQueue
+    {
+        public List<Request> Pending { get; private set; } = [];
+
+        public bool Writing { get; set; }
+
+        public List<Request> Take()
+        {
+            if (Pending.Count <= MaxBatch)
+            {
+                var all = Pending;
+                Pending = [];
+                return all;
+            }
+
+            var batch = Pending[..MaxBatch];
+            Pending = Pending[MaxBatch..];
+            return batch;
+        }
+    }
 
     private sealed class Lease(bool acquired, RateLimit limit, long remaining, long reset) : RateLimitLease
     {

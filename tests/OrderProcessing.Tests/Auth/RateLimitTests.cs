@@ -61,6 +61,73 @@ public sealed class RateLimitTests(CloudFixture cloud)
     }
 
     [Fact]
+    public async Task Concurrent_requests_of_one_client_on_one_instance_are_counted_in_fewer_writes_each_numbered_as_alone()
+    {
+        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 3600 * 3600 + 100);
+        var time = new FakeTimeProvider(start);
+        var stack = await cloud.ProvisionAsync("ratelimit-batch");
+        await using var factory = await AppFixture.CreateAsync(cloud, stack);
+        await using var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(time)));
+        using var client = await app.CreateClientAsync([Scopes.Admin], rateLimit: new RateLimit(1000, 3600));
+        var path = new Uri($"/admin/clients/{client.ClientId}", UriKind.Relative);
+        var dynamo = (Amazon.Runtime.AmazonServiceClient)app.Services.GetRequiredService<Amazon.DynamoDBv2.IAmazonDynamoDB>();
+        var counterWrites = 0;
+        void Count(object sender, Amazon.Runtime.ResponseEventArgs e)
+        {
+            if (e is Amazon.Runtime.WebServiceResponseEventArgs { Request: Amazon.DynamoDBv2.Model.UpdateItemRequest { TableName: var table } }
+                && table == stack.Tables["RateLimitsTable"])
+            {
+                Interlocked.Increment(ref counterWrites);
+            }
+        }
+
+        dynamo.AfterResponseEvent += Count;
+        HttpResponseMessage[] responses;
+        try
+        {
+            responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => client.Http.GetAsync(path)));
+        }
+        finally
+        {
+            dynamo.AfterResponseEvent -= Count;
+        }
+
+        // Each request numbered as one write of its own would have numbered it (the client's token request counted none).
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(Enumerable.Range(960, 40).Select(i => i.ToString(CultureInfo.InvariantCulture)).Order(),
+            responses.Select(r => Header(r, "RateLimit-Remaining")).Order());
+        Assert.InRange(Volatile.Read(ref counterWrites), 1, 39);
+        using var dynamoDb = cloud.CreateDynamoDbClient();
+        Assert.Equal("40", (await dynamoDb.GetItemAsync(stack.Tables["RateLimitsTable"], ClientRateLimiter.ClientKey(client.ClientId))).Item["count"].N);
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_revoked_token_among_concurrent_requests_of_its_client_is_refused_and_the_others_are_served()
+    {
+        var stack = await cloud.ProvisionAsync("ratelimit-revoked");
+        await using var app = await AppFixture.CreateAsync(cloud, stack);
+        using var client = await app.CreateClientAsync([Scopes.Admin], rateLimit: new RateLimit(1000, 3600));
+        using var second = await app.RequestTokenAsync(client.ClientId, client.Secret);
+        using var valid = app.CreateClient(second.RootElement.GetProperty("access_token").GetString()!);
+        var revoked = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(client.AccessToken);
+        await app.Services.GetRequiredService<DenyList>().DenyAsync(revoked.Id, client.ClientId, new DateTimeOffset(revoked.ValidTo));
+        var path = new Uri($"/admin/clients/{client.ClientId}", UriKind.Relative);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => (i % 2 == 0 ? client.Http : valid).GetAsync(path)));
+
+        Assert.All(responses.Where((_, i) => i % 2 == 0), r => Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode));
+        Assert.All(responses.Where((_, i) => i % 2 == 1), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Unauthenticated_and_public_requests_are_not_rate_limited_per_client()
     {
         await using var app = await AppFixture.CreateAsync(cloud, await cloud.ProvisionAsync("ratelimit-public"));

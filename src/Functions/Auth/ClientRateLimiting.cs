@@ -110,18 +110,6 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         if (batch.Count > 1 && batch.All(r => r.Limit == first.Limit && r.Start == first.Start))
         {
             var tokens = batch.Select(r => r.TokenId).Distinct(StringComparer.Ordinal).ToList();
-            var attributeNames = new Dictionary<string, string>
-            {
-                ["#count"] = "count",
-                ["#start"] = "windowStart",
-                ["#size"] = "windowSeconds",
-                ["#revoked"] = DenyList.RevokedAttribute,
-            };
-            for (var i = 0; i < tokens.Count; i++)
-            {
-                attributeNames[$"#jti{i}"] = tokens[i];
-            }
-
             try
             {
                 var counted = await dynamo.UpdateItemAsync(new UpdateItemRequest
@@ -131,7 +119,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                     UpdateExpression = "ADD #count :n",
                     ConditionExpression = "#start = :start AND #size = :size AND "
                         + string.Join(" AND ", tokens.Select((_, i) => $"attribute_not_exists(#revoked.#jti{i})")),
-                    ExpressionAttributeNames = attributeNames,
+                    ExpressionAttributeNames = CounterNames(tokens),
                     ExpressionAttributeValues = new Dictionary<string, AttributeValue>
                     {
                         [":n"] = Number(batch.Count),
@@ -167,20 +155,15 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         }));
     }
 
-    /// <summary>Counts one request: the conditional write, and the window's start when the window is new.</summary>
+    /// <summary>
+    /// Counts one request: the conditional write, and the window's start when the window is new. Not cancelled with
+    /// its caller: the counting of a batch serves requests that are still waiting.
+    /// </summary>
     private async Task<Admission> AdmitOneAsync(string clientId, Request request)
     {
         var (tokenId, limit, start, reset) = (request.TokenId, request.Limit, request.Start, request.Reset);
         var cancellationToken = CancellationToken.None;
-
-        var attributeNames = new Dictionary<string, string>
-        {
-            ["#count"] = "count",
-            ["#start"] = "windowStart",
-            ["#size"] = "windowSeconds",
-            ["#revoked"] = DenyList.RevokedAttribute,
-            ["#jti"] = tokenId,
-        };
+        var attributeNames = CounterNames([tokenId]);
         var values = new Dictionary<string, AttributeValue>
         {
             [":one"] = Number(1),
@@ -197,7 +180,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                     TableName = names.RateLimitsTable,
                     Key = ClientKey(clientId),
                     UpdateExpression = "ADD #count :one",
-                    ConditionExpression = "#start = :start AND #size = :size AND attribute_not_exists(#revoked.#jti)",
+                    ConditionExpression = "#start = :start AND #size = :size AND attribute_not_exists(#revoked.#jti0)",
                     ExpressionAttributeNames = attributeNames,
                     ExpressionAttributeValues = values,
                     ReturnValues = ReturnValue.UPDATED_NEW,
@@ -229,7 +212,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                     TableName = names.RateLimitsTable,
                     Key = ClientKey(clientId),
                     UpdateExpression = "SET #start = :start, #size = :size, #count = :one",
-                    ConditionExpression = "(attribute_not_exists(#start) OR #start < :start OR #size <> :size) AND attribute_not_exists(#revoked.#jti)",
+                    ConditionExpression = "(attribute_not_exists(#start) OR #start < :start OR #size <> :size) AND attribute_not_exists(#revoked.#jti0)",
                     ExpressionAttributeNames = attributeNames,
                     ExpressionAttributeValues = values,
                 }, cancellationToken);
@@ -245,7 +228,24 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                 return new(new Lease(true, limit, 0, reset), DenyList.IsDenied(await ReadAsync(clientId, cancellationToken), tokenId));
             }
         }
+    }
 
+    /// <summary>The attribute names of the counting writes: the window, the count and the deny-list entries #jti0… of <paramref name="tokens"/>.</summary>
+    private static Dictionary<string, string> CounterNames(List<string> tokens)
+    {
+        var attributeNames = new Dictionary<string, string>
+        {
+            ["#count"] = "count",
+            ["#start"] = "windowStart",
+            ["#size"] = "windowSeconds",
+            ["#revoked"] = DenyList.RevokedAttribute,
+        };
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            attributeNames[$"#jti{i}"] = tokens[i];
+        }
+
+        return attributeNames;
     }
 
     private Admission Counted(string clientId, Request request, long count)

@@ -21,8 +21,8 @@ public abstract record PlacementOutcome
     /// <summary>The items are priced in more than one currency; nothing was written.</summary>
     public sealed record MixedCurrencies(IReadOnlyList<string> Currencies) : PlacementOutcome;
 
-    /// <summary>The request's Idempotency-Key was taken over by another request while this one ran; nothing was written.</summary>
-    public sealed record KeyTakenOver : PlacementOutcome;
+    /// <summary>The request's Idempotency-Key was used before (the order's write was refused on its record); nothing was written.</summary>
+    public sealed record KeyUsed : PlacementOutcome;
 }
 
 /// <summary>What cancelling an order came to.</summary>
@@ -44,8 +44,8 @@ public abstract record CancellationOutcome
     /// <summary>The order has moved past the point where it can be cancelled.</summary>
     public sealed record NotCancellable(Order Order) : CancellationOutcome;
 
-    /// <summary>The request's Idempotency-Key was taken over by another request while this one ran; nothing was written.</summary>
-    public sealed record KeyTakenOver : CancellationOutcome;
+    /// <summary>The request's Idempotency-Key was used before (the cancellation's write was refused on its record); nothing was written.</summary>
+    public sealed record KeyUsed : CancellationOutcome;
 }
 
 /// <summary>
@@ -144,16 +144,17 @@ public sealed class OrderPlacement(
             catch (TransactionCanceledException e)
             {
                 var reasons = e.CancellationReasons ?? [];
+                if (KeyUsed(reasons, write, alsoWrite))
+                {
+                    // The same request was answered before (a retry), or a concurrent duplicate wrote first: its answer stands.
+                    return new PlacementOutcome.KeyUsed();
+                }
+
                 if (reasons.Take(stockItems).Any(r => r.Code == "ConditionalCheckFailed") && attempt < MaxStockAttempts)
                 {
                     // A shard was short, or the product changed since it was priced: read it all again and decide anew.
                     (catalogue, fresh) = (await prices.ReadAsync(ids, cancellationToken), true);
                     continue;
-                }
-
-                if (alsoWrite is not null && reasons.Count == write.Count && reasons[^1].Code == "ConditionalCheckFailed")
-                {
-                    return new PlacementOutcome.KeyTakenOver();
                 }
 
                 if (!await RetryConflictAsync(reasons, attempt, cancellationToken))
@@ -230,9 +231,9 @@ public sealed class OrderPlacement(
             catch (TransactionCanceledException e)
             {
                 var reasons = e.CancellationReasons ?? [];
-                if (alsoWrite is not null && reasons.Count == write.Count && reasons[^1].Code == "ConditionalCheckFailed")
+                if (KeyUsed(reasons, write, alsoWrite))
                 {
-                    return new CancellationOutcome.KeyTakenOver();
+                    return new CancellationOutcome.KeyUsed();
                 }
 
                 var orderChanged = reasons.Count > 0 && reasons[0].Code == "ConditionalCheckFailed";
@@ -252,6 +253,10 @@ public sealed class OrderPlacement(
             }
         }
     }
+
+    /// <summary>Whether the transaction failed on the caller's own item, the last one (the idempotency record: its key was used).</summary>
+    private static bool KeyUsed(List<CancellationReason> reasons, List<TransactWriteItem> write, object? alsoWrite) =>
+        alsoWrite is not null && reasons.Count == write.Count && reasons[^1].Code == "ConditionalCheckFailed";
 
     /// <summary>Waits and says to try again when the transaction only collided with another one.</summary>
     private static async Task<bool> RetryConflictAsync(List<CancellationReason> reasons, int attempt, CancellationToken cancellationToken)

@@ -88,18 +88,13 @@ public static class OrdersEndpoints
         }
 
         var owner = user.ClientId();
-        var hash = IdempotencyDecision.Hash(JsonSerializer.Serialize(request, OrdersJson.Default.CreateOrderRequest));
-        var admission = await IdempotentRequest.AdmitAsync(http, idempotency, "POST /orders", owner, key, hash);
-        if (admission.Refusal is { } refusal)
-        {
-            return refusal;
-        }
-
+        var use = IdempotentRequest.Use("POST /orders", owner, key,
+            IdempotencyDecision.Hash(JsonSerializer.Serialize(request, OrdersJson.Default.CreateOrderRequest)));
         return await IdempotentRequest.RunAsync<PlaceOrderResult>(
-            http, idempotency, admission.Claim, async () =>
+            http, idempotency, use, async () =>
             {
                 var outcome = await placement.PlaceAsync(request, owner, http.CorrelationId(),
-                    IdempotentRequest.SaveInTransaction(http, idempotency, admission.Claim, (Order order) => Created(order)), http.RequestAborted);
+                    IdempotentRequest.SaveInTransaction(http, idempotency, use, (Order order) => Created(order)), http.RequestAborted);
                 return outcome switch
                 {
                     PlacementOutcome.Placed placed => new(Created(placed.Order), ResponseStorage.SavedWithWrite),
@@ -108,9 +103,9 @@ public static class OrdersEndpoints
                         new Dictionary<string, object?> { ["items"] = unavailable.Items }), ResponseStorage.Save),
                     PlacementOutcome.MixedCurrencies mixed => new(new UnprocessableProblem(OrderProblems.MixedCurrencies,
                         $"One order is paid in one currency; these items are priced in {string.Join(", ", mixed.Currencies)}."), ResponseStorage.Save),
-                    _ => new(KeyTakenOver(), ResponseStorage.Discard),
+                    _ => IdempotentAnswer.KeyUsed<PlaceOrderResult>(),
                 };
-            });
+            }, refusal => refusal);
     }
 
     public static async Task<CancelOrderResult> CancelOrderAsync(
@@ -127,17 +122,12 @@ public static class OrdersEndpoints
             return OrderNotFound(id);
         }
 
-        var admission = await IdempotentRequest.AdmitAsync(http, idempotency, "POST /orders/{id}/cancel", owner, key, IdempotencyDecision.Hash(id));
-        if (admission.Refusal is { } refusal)
-        {
-            return refusal;
-        }
-
+        var use = IdempotentRequest.Use("POST /orders/{id}/cancel", owner, key, IdempotencyDecision.Hash(id));
         return await IdempotentRequest.RunAsync<CancelOrderResult>(
-            http, idempotency, admission.Claim, async () =>
+            http, idempotency, use, async () =>
             {
                 var outcome = await placement.CancelAsync(id, owner, http.CorrelationId(),
-                    IdempotentRequest.SaveInTransaction(http, idempotency, admission.Claim, (Order order) => TypedResults.Ok(order)), http.RequestAborted);
+                    IdempotentRequest.SaveInTransaction(http, idempotency, use, (Order order) => TypedResults.Ok(order)), http.RequestAborted);
                 return outcome switch
                 {
                     CancellationOutcome.Cancelled cancelled => new(TypedResults.Ok(cancelled.Order), ResponseStorage.SavedWithWrite),
@@ -146,9 +136,9 @@ public static class OrdersEndpoints
                     CancellationOutcome.NotCancellable notCancellable => new(new ConflictProblem(OrderProblems.NotCancellable,
                         $"Only an order that is PENDING_SHIPMENT can be cancelled; this one is {notCancellable.Order.Status.ToWire()}.",
                         new Dictionary<string, object?> { ["currentStatus"] = notCancellable.Order.Status.ToWire() }), ResponseStorage.Save),
-                    _ => new(KeyTakenOver(), ResponseStorage.Discard),
+                    _ => IdempotentAnswer.KeyUsed<CancelOrderResult>(),
                 };
-            });
+            }, refusal => refusal);
     }
 
     public static async Task<Results<Ok<Order>, NotFoundProblem>> GetOrderAsync(
@@ -197,7 +187,4 @@ public static class OrdersEndpoints
     private static Created<Order> Created(Order order) => TypedResults.Created($"/orders/{order.OrderId}", order);
 
     private static NotFoundProblem OrderNotFound(string id) => new(OrderProblems.NotFound, $"You have no order {id}.");
-
-    private static ConflictProblem KeyTakenOver() => new(IdempotencyProblems.RequestInProgress,
-        "This request took longer than the key's in-progress timeout and another took the key over; retry to get its response.");
 }

@@ -16,29 +16,39 @@ public sealed class IdempotencyOptions
     public TimeSpan Expiration { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// How long a claimed key blocks other requests before it counts as abandoned (its request crashed):
-    /// a little longer than any request may run.
+    /// The record schema's <c>in_progress_expiration</c>, written with every record: how long after it was written
+    /// a record still INPROGRESS (a claim as Powertools writes it; this service writes records completed) counts as
+    /// abandoned by a crashed request, freeing its key.
     /// </summary>
     public TimeSpan InProgressTimeout { get; set; } = TimeSpan.FromSeconds(35);
 }
 
 /// <summary>
-/// A key this request has claimed: the record it wrote (in <see cref="Status"/>), to be completed or released.
-/// <see cref="InProgressExpiration"/> is what tells this claim's record from a later one's.
+/// A key this work has claimed (<see cref="IdempotencyStore.ClaimCompletedAsync"/>): the record it wrote, to be released if
+/// the work fails. <see cref="InProgressExpiration"/> is what tells this claim's record from a later one's.
 /// </summary>
-public sealed record IdempotencyClaim(string Id, string Validation, long InProgressExpiration, string Status = IdempotencyRecord.InProgress);
+public sealed record IdempotencyClaim(string Id, string Validation, long InProgressExpiration);
+
+/// <summary>A request's use of its Idempotency-Key: the operation, the record its answer is saved under, and the request's hash.</summary>
+public sealed record IdempotencyKeyUse(string Operation, string Id, string Validation);
 
 /// <summary>
-/// The Idempotency-Key of a request, scoped to the operation and the calling client. Powertools semantics and
-/// record schema, with one difference in the calls made: the completed response can be written inside the
-/// caller's own TransactWriteItems (<see cref="CompletionInTransaction"/>), so the happy path costs one
-/// conditional PutItem (the claim) and nothing after the business write.
+/// The Idempotency-Key of a request, scoped to the operation and the calling client, in the record schema of
+/// Powertools for AWS Lambda. Unlike Powertools, a request claims nothing before it runs: its answer is saved once,
+/// completed, by a write that holds only while the key is free: inside the operation's own TransactWriteItems when
+/// the operation writes (<see cref="FirstUseInTransaction"/>), or as one conditional PutItem when it wrote nothing
+/// (<see cref="SaveFirstUseAsync"/>). Of two requests with one key, the one whose write lands first is the key's
+/// answer; the other's write fails as a whole and it answers from the record (<see cref="DecideAsync"/>). So a
+/// keyed request costs no call beyond its own write, and a crashed request leaves nothing behind.
 /// </summary>
 public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names, IOptions<IdempotencyOptions> options, TimeProvider clock,
     ILogger<IdempotencyStore> logger)
 {
     public const string HeaderName = "Idempotency-Key";
     public const int MaxKeyLength = 255;
+
+    /// <summary>The key is free: no record, an expired one (TTL is lazy), or a claim in progress that lapsed.</summary>
+    private const string KeyIsFree = "attribute_not_exists(#id) OR #expiration < :now OR (#status = :inprogress AND #ipe < :nowms)";
 
     private IdempotencyOptions Options => options.Value;
 
@@ -50,33 +60,65 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
     public static string RecordId(string operation, string clientId, string key) =>
         $"{operation}#{clientId}#{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}";
 
+    public static IdempotencyKeyUse Use(string operation, string clientId, string key, string validation) =>
+        new(operation, RecordId(operation, clientId, key), validation);
+
     /// <summary>
-    /// Claims the key with one conditional PutItem; when a live record is there, the decision comes from the
-    /// record DynamoDB returns with the failed condition (no second read).
+    /// The key's completed record holding <paramref name="response"/>, as one item of the operation's transaction,
+    /// written only while the key is free: when the key was used before, the whole transaction fails on this item.
     /// </summary>
-    public async Task<(IdempotencyDecision Decision, IdempotencyClaim? Claim)> ClaimAsync(string operation, string clientId, string key,
-        string validation, CancellationToken cancellationToken)
+    public TransactWriteItem FirstUseInTransaction(IdempotencyKeyUse use, StoredResponse response)
     {
         var now = clock.GetUtcNow();
-        var id = RecordId(operation, clientId, key);
+        return new()
+        {
+            Put = new Put
+            {
+                TableName = names.IdempotencyTable,
+                Item = CompletedRecord(use.Id, use.Validation, response, now),
+                ConditionExpression = KeyIsFree,
+                ExpressionAttributeNames = KeyIsFreeNames,
+                ExpressionAttributeValues = KeyIsFreeValues(now),
+            },
+        };
+    }
+
+    /// <summary>
+    /// Saves <paramref name="response"/> (an answer that wrote nothing else, such as a 409) as the key's answer in one
+    /// conditional PutItem. Null when saved; when the key was used before, what this request is to answer instead,
+    /// decided from the record DynamoDB returns with the failed condition.
+    /// </summary>
+    public async Task<IdempotencyDecision?> SaveFirstUseAsync(IdempotencyKeyUse use, StoredResponse response, CancellationToken cancellationToken)
+    {
         try
         {
-            var claim = await PutClaimAsync(id, validation, null, now, ReturnValuesOnConditionCheckFailure.ALL_OLD, cancellationToken);
-            return (new IdempotencyDecision.Proceed(), claim);
+            await PutCompletedAsync(use.Id, use.Validation, response, clock.GetUtcNow(), ReturnValuesOnConditionCheckFailure.ALL_OLD, cancellationToken);
+            return null;
         }
         catch (ConditionalCheckFailedException e)
         {
-            var existing = e.Item is { Count: > 0 } item ? FromItem(item) : await GetAsync(id, cancellationToken);
-            var decision = IdempotencyDecision.For(existing, validation, now);
-            if (decision is IdempotencyDecision.Proceed)
-            {
-                // The record lapsed between the write and now: the condition saw it alive. Let the caller retry.
-                decision = new IdempotencyDecision.StillInProgress(TimeSpan.FromSeconds(1));
-            }
-
-            logger.KeyAlreadyUsed(operation, decision.GetType().Name);
-            return (decision, null);
+            return await DecideAsync(use, e.Item, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// What a request whose write found its key used is to answer: the saved response replayed, 422 for another
+    /// payload, or 409 while a claim in progress holds the key. Decided from <paramref name="found"/> (the record a
+    /// failed condition returned) or, without it, from a consistent read.
+    /// </summary>
+    public async Task<IdempotencyDecision> DecideAsync(IdempotencyKeyUse use, Dictionary<string, AttributeValue>? found,
+        CancellationToken cancellationToken)
+    {
+        var existing = found is { Count: > 0 } ? FromItem(found) : await GetAsync(use.Id, cancellationToken);
+        var decision = IdempotencyDecision.For(existing, use.Validation, clock.GetUtcNow());
+        if (decision is IdempotencyDecision.Proceed)
+        {
+            // The record lapsed between the write and now: the condition saw it alive. Let the caller retry.
+            decision = new IdempotencyDecision.StillInProgress(TimeSpan.FromSeconds(1));
+        }
+
+        logger.KeyAlreadyUsed(use.Operation, decision.GetType().Name);
+        return decision;
     }
 
     /// <summary>
@@ -91,8 +133,9 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
     {
         try
         {
-            return await PutClaimAsync(RecordId(operation, clientId, key), validation, response, clock.GetUtcNow(), ReturnValuesOnConditionCheckFailure.NONE,
-                cancellationToken);
+            var id = RecordId(operation, clientId, key);
+            var item = await PutCompletedAsync(id, validation, response, clock.GetUtcNow(), ReturnValuesOnConditionCheckFailure.NONE, cancellationToken);
+            return new IdempotencyClaim(id, validation, item.WholeNumber("in_progress_expiration"));
         }
         catch (ConditionalCheckFailedException)
         {
@@ -101,85 +144,53 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
         }
     }
 
-    /// <summary>The conditional PutItem of a claim: in progress, or completed with <paramref name="response"/>.</summary>
-    private async Task<IdempotencyClaim> PutClaimAsync(string id, string validation, StoredResponse? response, DateTimeOffset now,
-        ReturnValuesOnConditionCheckFailure onFailure, CancellationToken cancellationToken)
+    /// <summary>The conditional PutItem of a completed record, written only while the key is free; answers the item written.</summary>
+    private async Task<Dictionary<string, AttributeValue>> PutCompletedAsync(string id, string validation, StoredResponse response,
+        DateTimeOffset now, ReturnValuesOnConditionCheckFailure onFailure, CancellationToken cancellationToken)
     {
-        var inProgressUntil = (now + Options.InProgressTimeout).ToUnixTimeMilliseconds();
-        var status = response is null ? IdempotencyRecord.InProgress : IdempotencyRecord.Completed;
-        var item = new Dictionary<string, AttributeValue>
-        {
-            ["id"] = S(id),
-            ["status"] = S(status),
-            ["expiration"] = N((now + Options.Expiration).ToUnixTimeSeconds()),
-            ["in_progress_expiration"] = N(inProgressUntil),
-            ["validation"] = S(validation),
-        };
-        if (response is not null)
-        {
-            item["data"] = S(response.ToJson());
-        }
-
+        var item = CompletedRecord(id, validation, response, now);
         await dynamo.PutItemAsync(new PutItemRequest
         {
             TableName = names.IdempotencyTable,
             Item = item,
-            ConditionExpression = "attribute_not_exists(#id) OR #expiration < :now OR (#status = :inprogress AND #ipe < :nowms)",
-            ExpressionAttributeNames = new Dictionary<string, string>
-            {
-                ["#id"] = "id",
-                ["#expiration"] = "expiration",
-                ["#status"] = "status",
-                ["#ipe"] = "in_progress_expiration",
-            },
-            ExpressionAttributeValues = new Dictionary<string, AttributeValue>
-            {
-                [":now"] = N(now.ToUnixTimeSeconds()),
-                [":nowms"] = N(now.ToUnixTimeMilliseconds()),
-                [":inprogress"] = S(IdempotencyRecord.InProgress),
-            },
+            ConditionExpression = KeyIsFree,
+            ExpressionAttributeNames = KeyIsFreeNames,
+            ExpressionAttributeValues = KeyIsFreeValues(now),
             ReturnValuesOnConditionCheckFailure = onFailure,
         }, cancellationToken);
-        return new IdempotencyClaim(id, validation, inProgressUntil, status);
+        return item;
     }
 
-    /// <summary>The completion of a claim as one item of the caller's TransactWriteItems.</summary>
-    public TransactWriteItem CompletionInTransaction(IdempotencyClaim claim, StoredResponse response) => new()
+    /// <summary>
+    /// A completed record. <c>in_progress_expiration</c> is kept for the schema and tells this write's record from a
+    /// later one's when a claim is released.
+    /// </summary>
+    private Dictionary<string, AttributeValue> CompletedRecord(string id, string validation, StoredResponse response, DateTimeOffset now) => new()
     {
-        Update = new Update
-        {
-            TableName = names.IdempotencyTable,
-            Key = new Dictionary<string, AttributeValue> { ["id"] = S(claim.Id) },
-            UpdateExpression = "SET #status = :completed, #data = :data, #expiration = :expiration",
-            ConditionExpression = "#status = :inprogress AND #ipe = :mine",
-            ExpressionAttributeNames = CompletionNames,
-            ExpressionAttributeValues = CompletionValues(claim, response),
-        },
+        ["id"] = S(id),
+        ["status"] = S(IdempotencyRecord.Completed),
+        ["expiration"] = N((now + Options.Expiration).ToUnixTimeSeconds()),
+        ["in_progress_expiration"] = N((now + Options.InProgressTimeout).ToUnixTimeMilliseconds()),
+        ["validation"] = S(validation),
+        ["data"] = S(response.ToJson()),
     };
 
-    /// <summary>Saves a response outside a transaction (answers that wrote nothing else, such as a 409).</summary>
-    public async Task CompleteAsync(IdempotencyClaim claim, StoredResponse response, CancellationToken cancellationToken)
+    private static Dictionary<string, string> KeyIsFreeNames => new()
     {
-        try
-        {
-            await dynamo.UpdateItemAsync(new UpdateItemRequest
-            {
-                TableName = names.IdempotencyTable,
-                Key = new Dictionary<string, AttributeValue> { ["id"] = S(claim.Id) },
-                UpdateExpression = "SET #status = :completed, #data = :data, #expiration = :expiration",
-                ConditionExpression = "#status = :inprogress AND #ipe = :mine",
-                ExpressionAttributeNames = CompletionNames,
-                ExpressionAttributeValues = CompletionValues(claim, response),
-            }, cancellationToken);
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            // The claim lapsed and another request took the key; that request's answer is the one kept.
-            logger.ClaimLapsed(claim.Id);
-        }
-    }
+        ["#id"] = "id",
+        ["#expiration"] = "expiration",
+        ["#status"] = "status",
+        ["#ipe"] = "in_progress_expiration",
+    };
 
-    /// <summary>Deletes the claim after a failure, so the client may retry with the same key at once.</summary>
+    private static Dictionary<string, AttributeValue> KeyIsFreeValues(DateTimeOffset now) => new()
+    {
+        [":now"] = N(now.ToUnixTimeSeconds()),
+        [":nowms"] = N(now.ToUnixTimeMilliseconds()),
+        [":inprogress"] = S(IdempotencyRecord.InProgress),
+    };
+
+    /// <summary>Deletes a claim after its work failed, so that a retry may do the work at once.</summary>
     public async Task ReleaseAsync(IdempotencyClaim claim)
     {
         try
@@ -192,14 +203,14 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
                 ExpressionAttributeNames = new Dictionary<string, string> { ["#status"] = "status", ["#ipe"] = "in_progress_expiration" },
                 ExpressionAttributeValues = new Dictionary<string, AttributeValue>
                 {
-                    [":claimed"] = S(claim.Status),
+                    [":claimed"] = S(IdempotencyRecord.Completed),
                     [":mine"] = N(claim.InProgressExpiration),
                 },
             }, CancellationToken.None);
         }
         catch (Exception e) when (e is ConditionalCheckFailedException || Problems.IsUnavailable(e))
         {
-            // Not ours any more, or DynamoDB is away: the in-progress timeout frees the key.
+            // Not ours any more, or DynamoDB is away: the record's expiry frees the key.
             logger.ClaimNotReleased(e, claim.Id);
         }
     }
@@ -222,23 +233,6 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
         item.TryGetValue("in_progress_expiration", out var ipe) && ipe.N is not null ? item.WholeNumber("in_progress_expiration") : null,
         item.OptionalText("data"),
         item.OptionalText("validation"));
-
-    private static Dictionary<string, string> CompletionNames => new()
-    {
-        ["#status"] = "status",
-        ["#data"] = "data",
-        ["#expiration"] = "expiration",
-        ["#ipe"] = "in_progress_expiration",
-    };
-
-    private Dictionary<string, AttributeValue> CompletionValues(IdempotencyClaim claim, StoredResponse response) => new()
-    {
-        [":completed"] = S(IdempotencyRecord.Completed),
-        [":inprogress"] = S(IdempotencyRecord.InProgress),
-        [":data"] = S(response.ToJson()),
-        [":expiration"] = N((clock.GetUtcNow() + Options.Expiration).ToUnixTimeSeconds()),
-        [":mine"] = N(claim.InProgressExpiration),
-    };
 }
 
 /// <summary>Registration of the idempotency store.</summary>
@@ -256,9 +250,6 @@ internal static partial class IdempotencyLog
 {
     [LoggerMessage(Level = LogLevel.Information, Message = "Idempotency key of {Operation} already used: {Decision}")]
     public static partial void KeyAlreadyUsed(this ILogger logger, string operation, string decision);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency claim {RecordId} lapsed before its response was saved")]
-    public static partial void ClaimLapsed(this ILogger logger, string recordId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency claim {RecordId} could not be released")]
     public static partial void ClaimNotReleased(this ILogger logger, Exception exception, string recordId);

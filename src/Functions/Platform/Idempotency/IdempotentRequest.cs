@@ -6,21 +6,27 @@ using Microsoft.AspNetCore.Http.Metadata;
 
 namespace OrderProcessing.Functions.Platform.Idempotency;
 
-/// <summary>What becomes of an answer to a request that claimed an Idempotency-Key.</summary>
+/// <summary>How an answer to a request that carried an Idempotency-Key is kept.</summary>
 public enum ResponseStorage
 {
     /// <summary>Saved already, in the same transaction as the business write.</summary>
     SavedWithWrite,
 
-    /// <summary>Nothing else was written: save it now, so a retry gets the same answer.</summary>
+    /// <summary>Nothing else was written: save it now, unless the key's first answer is saved already.</summary>
     Save,
 
-    /// <summary>A transient answer (lost claim): release the key so a retry runs again.</summary>
-    Discard,
+    /// <summary>The operation's write failed because the key was used before: answer as the key's record says.</summary>
+    KeyUsed,
 }
 
-/// <summary>An endpoint's answer and how it is to be kept under the request's key.</summary>
-public readonly record struct IdempotentAnswer<TResult>(TResult Result, ResponseStorage Storage) where TResult : IResult;
+/// <summary>An endpoint's answer and how it is to be kept under the request's key; no result when the key was used.</summary>
+public readonly record struct IdempotentAnswer<TResult>(TResult? Result, ResponseStorage Storage) where TResult : class, IResult;
+
+/// <summary>The answer of an operation that wrote nothing because its key was used before.</summary>
+public static class IdempotentAnswer
+{
+    public static IdempotentAnswer<TResult> KeyUsed<TResult>() where TResult : class, IResult => new(null, ResponseStorage.KeyUsed);
+}
 
 /// <summary>The problems of the Idempotency-Key itself.</summary>
 public static class IdempotencyProblems
@@ -33,8 +39,8 @@ public static class IdempotencyProblems
 }
 
 /// <summary>
-/// The answer to a request whose key was used before: the first request's response replayed, 409 while it still
-/// runs, 422 when the key came with another payload. As a typed result it declares the 409 and 422 to OpenAPI.
+/// The answer to a request whose key was used before: the first request's response replayed, 422 when the key came
+/// with another payload, 409 while a claim in progress holds the key. As a typed result it declares the 409 and 422 to OpenAPI.
 /// </summary>
 public sealed class IdempotencyRefusal : IResult, IEndpointMetadataProvider
 {
@@ -74,78 +80,58 @@ public sealed class IdempotencyRefusal : IResult, IEndpointMetadataProvider
     }
 }
 
-/// <summary>Whether a request may run: with the key's claim (or without a key), or refused with its answer.</summary>
-public sealed record IdempotencyAdmission(IdempotencyClaim? Claim, IdempotencyRefusal? Refusal);
-
 /// <summary>
-/// Runs an operation under an optional Idempotency-Key in two steps an endpoint reads top to bottom:
-/// <see cref="AdmitAsync"/> claims the key (or replays, refuses with 422, or asks the caller to wait with 409 and
-/// Retry-After); <see cref="RunAsync{TResult}"/> runs the operation and keeps its answer, whatever the endpoint
-/// answered, unless the operation saved it in its own transaction; a failure releases the key.
+/// Runs an operation under an optional Idempotency-Key. Nothing is claimed before it runs: the operation's answer is
+/// saved as the key's record by a write that holds only while the key is free, in the operation's own transaction
+/// (<see cref="SaveInTransaction"/>) or, for an answer that wrote nothing, right after it. When that write finds the
+/// key used, this request answers as the record says: the first response replayed, 422 for another payload.
 /// </summary>
 public static class IdempotentRequest
 {
-    public static async Task<IdempotencyAdmission> AdmitAsync(HttpContext http, IdempotencyStore store, string operation, string clientId,
-        string? key, string validationHash)
+    /// <summary>The key's use by this request, or null without a key.</summary>
+    public static IdempotencyKeyUse? Use(string operation, string clientId, string? key, string validationHash) =>
+        key is null ? null : IdempotencyStore.Use(operation, clientId, key, validationHash);
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> and keeps its answer under <paramref name="use"/>; <paramref name="refused"/>
+    /// turns the answer for a used key into the endpoint's result type.
+    /// </summary>
+    public static async Task<TResult> RunAsync<TResult>(HttpContext http, IdempotencyStore store, IdempotencyKeyUse? use,
+        Func<Task<IdempotentAnswer<TResult>>> operation, Func<IdempotencyRefusal, TResult> refused) where TResult : class, IResult
     {
-        if (key is null)
+        var answer = await operation();
+        if (use is null || answer.Storage == ResponseStorage.SavedWithWrite)
         {
-            return new(null, null);
+            return answer.Result!;
         }
 
-        var (decision, claim) = await store.ClaimAsync(operation, clientId, key, validationHash, http.RequestAborted);
+        var decision = answer.Storage == ResponseStorage.Save
+            ? await store.SaveFirstUseAsync(use, await StoredResponse.RecordAsync(answer.Result!, http), CancellationToken.None)
+            : await store.DecideAsync(use, null, http.RequestAborted);
+        return decision is null ? answer.Result! : refused(Refusal(http, decision));
+    }
+
+    /// <summary>
+    /// For an operation that writes its own transaction: the key's record holding the answer the endpoint gives for
+    /// the operation's result, as one more item of that transaction. Null without a key.
+    /// </summary>
+    public static Func<TValue, Task<TransactWriteItem>>? SaveInTransaction<TValue>(HttpContext http, IdempotencyStore store,
+        IdempotencyKeyUse? use, Func<TValue, IResult> answer) =>
+        use is null ? null : async value => store.FirstUseInTransaction(use, await StoredResponse.RecordAsync(answer(value), http));
+
+    private static IdempotencyRefusal Refusal(HttpContext http, IdempotencyDecision decision)
+    {
         switch (decision)
         {
             case IdempotencyDecision.Replay replay:
                 http.RequestServices.GetRequiredService<Metrics>().Count(Metrics.IdempotentReplays);
-                return new(null, IdempotencyRefusal.Replay(replay.Response));
+                return IdempotencyRefusal.Replay(replay.Response);
             case IdempotencyDecision.PayloadMismatch:
-                return new(null, IdempotencyRefusal.PayloadMismatch());
-            case IdempotencyDecision.StillInProgress wait:
-                return new(null, IdempotencyRefusal.InProgress(wait.RetryAfter));
+                return IdempotencyRefusal.PayloadMismatch();
             default:
-                return new(claim, null);
+                return IdempotencyRefusal.InProgress(decision is IdempotencyDecision.StillInProgress wait ? wait.RetryAfter : TimeSpan.FromSeconds(1));
         }
     }
-
-    public static async Task<TResult> RunAsync<TResult>(HttpContext http, IdempotencyStore store, IdempotencyClaim? claim,
-        Func<Task<IdempotentAnswer<TResult>>> operation) where TResult : IResult
-    {
-        IdempotentAnswer<TResult> answer;
-        try
-        {
-            answer = await operation();
-        }
-        catch when (claim is not null)
-        {
-            await store.ReleaseAsync(claim);
-            throw;
-        }
-
-        if (claim is not null)
-        {
-            switch (answer.Storage)
-            {
-                case ResponseStorage.Save:
-                    await store.CompleteAsync(claim, await StoredResponse.RecordAsync(answer.Result, http), CancellationToken.None);
-                    break;
-                case ResponseStorage.Discard:
-                    await store.ReleaseAsync(claim);
-                    break;
-            }
-        }
-
-        return answer.Result;
-    }
-
-    /// <summary>
-    /// For an operation that writes its own transaction: the completed idempotency record of <paramref name="claim"/>
-    /// holding the answer the endpoint gives for the operation's result, as one more item of that transaction.
-    /// Null without a claim.
-    /// </summary>
-    public static Func<TValue, Task<TransactWriteItem>>? SaveInTransaction<TValue>(HttpContext http, IdempotencyStore store,
-        IdempotencyClaim? claim, Func<TValue, IResult> answer) =>
-        claim is null ? null : async value => store.CompletionInTransaction(claim, await StoredResponse.RecordAsync(answer(value), http));
 
     /// <summary>The header's value, or a validation problem when it is present but unusable.</summary>
     public static bool TryReadKey(HttpContext http, out string? key, out ValidationProblem? problem)

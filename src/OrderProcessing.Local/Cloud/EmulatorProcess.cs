@@ -51,6 +51,54 @@ public sealed class EmulatorProcess : IAsyncDisposable
         return emulator;
     }
 
+    /// <summary>Attempts at a free port: between choosing a port and the emulator listening on it, another process may take it.</summary>
+    private const int PortAttempts = 5;
+
+    /// <summary>
+    /// Starts an emulator on a port the OS says is free and waits until it answers; when the port was taken in the
+    /// meantime (checked before the start, or said by the emulator as it exits), starts it again on another.
+    /// </summary>
+    internal static async Task<EmulatorProcess> StartOnFreePortAsync(string name, Func<int, ProcessStartInfo> startInfo, Func<int, Uri> endpointOf,
+        Func<HttpClient, Uri, CancellationToken, Task<bool>> probe, TimeSpan timeout, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort.Next();
+            if (FreePort.IsTaken(port))
+            {
+                if (attempt < PortAttempts)
+                {
+                    continue;
+                }
+
+                throw new SetupException($"Port {port} for {name} is already in use; stop what holds it and start again.");
+            }
+
+            var endpoint = endpointOf(port);
+            var clock = Stopwatch.StartNew();
+            var emulator = Start(name, startInfo(port), endpoint);
+            progress?.Invoke($"{name} started (pid {emulator.ProcessId}), waiting for {endpoint}");
+            try
+            {
+                await emulator.WaitUntilReadyAsync(probe, timeout, cancellationToken);
+            }
+            catch (SetupException) when (attempt < PortAttempts && emulator.HasExited && emulator.SaidAddressInUse())
+            {
+                await emulator.DisposeAsync();
+                progress?.Invoke($"{name} found port {port} taken; trying another");
+                continue;
+            }
+            catch
+            {
+                await emulator.DisposeAsync();
+                throw;
+            }
+
+            progress?.Invoke($"{name} answered after {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
+            return emulator;
+        }
+    }
+
     /// <summary>Probes until the emulator answers, it exits, or the timeout passes.</summary>
     internal async Task WaitUntilReadyAsync(Func<HttpClient, Uri, CancellationToken, Task<bool>> probe,
         TimeSpan timeout, CancellationToken cancellationToken)
@@ -92,7 +140,7 @@ public sealed class EmulatorProcess : IAsyncDisposable
     }
 
     /// <summary>Whether the emulator said it could not listen because its port is taken (Java and Node.js say it alike).</summary>
-    internal bool SaidAddressInUse()
+    private bool SaidAddressInUse()
     {
         lock (_output)
         {

@@ -231,53 +231,13 @@ public sealed class LocalCloud : IAsyncDisposable
             new EmulatorPlan(SqsName, Sqs, "AmazonSQS.ListQueues"));
     }
 
-    /// <summary>Attempts at a free port for one emulator: between choosing a port and the emulator listening on it, another process may take it.</summary>
-    private const int PortAttempts = 5;
-
-    /// <summary>
-    /// Starts the emulator on a port the OS says is free and waits until it answers; when the port was taken in the
-    /// meantime (checked before the start, or said by the emulator as it exits), starts it again on another.
-    /// </summary>
     private static async Task<EmulatorProcess> StartEmulatorAsync(EmulatorPlan plan, LocalCloudOptions options, List<EmulatorProcess> started,
         CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            var port = FreePort.Next();
-            if (FreePort.IsTaken(port))
-            {
-                if (attempt < PortAttempts)
-                {
-                    continue;
-                }
-
-                throw new SetupException($"Port {port} for {plan.Name} is already in use; stop what holds it and start again.");
-            }
-
-            var endpoint = new Uri($"http://localhost:{port}");
-            var clock = Stopwatch.StartNew();
-            var emulator = EmulatorProcess.Start(plan.Name, plan.StartInfo(port), endpoint);
-            options.Progress?.Invoke($"{plan.Name} started (pid {emulator.ProcessId}), waiting for {endpoint}");
-            try
-            {
-                await emulator.WaitUntilReadyAsync((http, at, ct) => ProbeAsync(http, at, plan.ProbeTarget, ct), options.StartTimeout, cancellationToken);
-            }
-            catch (SetupException) when (attempt < PortAttempts && emulator.HasExited && emulator.SaidAddressInUse())
-            {
-                await emulator.DisposeAsync();
-                options.Progress?.Invoke($"{plan.Name} found port {port} taken; trying another");
-                continue;
-            }
-            catch
-            {
-                await emulator.DisposeAsync();
-                throw;
-            }
-
-            started.Add(emulator);
-            options.Progress?.Invoke($"{plan.Name} answered after {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
-            return emulator;
-        }
+        var emulator = await EmulatorProcess.StartOnFreePortAsync(plan.Name, plan.StartInfo, port => new Uri($"http://localhost:{port}"),
+            (http, endpoint, ct) => ProbeAsync(http, endpoint, plan.ProbeTarget, ct), options.StartTimeout, options.Progress, cancellationToken);
+        started.Add(emulator);
+        return emulator;
     }
 
     /// <summary>Both emulators speak the AWS JSON protocol; a list call answering 200 means ready.</summary>

@@ -27,22 +27,10 @@ public sealed class MotoServer : IAsyncDisposable
     {
         var executable = Executables.Find(Executable)
             ?? throw new SetupException($"{Executable} was not found on the PATH; install moto 5 with its server (pip install \"moto[server]\").");
-        var port = FreePort.Next();
-        var start = new ProcessStartInfo(executable)
-        {
-            ArgumentList = { "-H", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture) },
-        };
-        var process = EmulatorProcess.Start("moto_server", start, new Uri($"http://127.0.0.1:{port}/"));
-        try
-        {
-            await process.WaitUntilReadyAsync(ProbeAsync, timeout, cancellationToken);
-            return new MotoServer(process);
-        }
-        catch
-        {
-            await process.DisposeAsync();
-            throw;
-        }
+        var process = await EmulatorProcess.StartOnFreePortAsync("moto_server",
+            port => new ProcessStartInfo(executable) { ArgumentList = { "-H", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture) } },
+            port => new Uri($"http://127.0.0.1:{port}/"), ProbeAsync, timeout, progress: null, cancellationToken);
+        return new MotoServer(process);
     }
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();

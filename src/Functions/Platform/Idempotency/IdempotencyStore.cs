@@ -27,7 +27,7 @@ public sealed class IdempotencyOptions
 /// A key this work has claimed (<see cref="IdempotencyStore.ClaimCompletedAsync"/>): the record it wrote, to be released if
 /// the work fails. <see cref="InProgressExpiration"/> is what tells this claim's record from a later one's.
 /// </summary>
-public sealed record IdempotencyClaim(string Id, string Validation, long InProgressExpiration);
+public sealed record IdempotencyClaim(string Id, long InProgressExpiration);
 
 /// <summary>A request's use of its Idempotency-Key: the operation, the record its answer is saved under, and the request's hash.</summary>
 public sealed record IdempotencyKeyUse(string Operation, string Id, string Validation);
@@ -135,7 +135,7 @@ public sealed class IdempotencyStore(IAmazonDynamoDB dynamo, ResourceNames names
         {
             var id = RecordId(operation, clientId, key);
             var item = await PutCompletedAsync(id, validation, response, clock.GetUtcNow(), ReturnValuesOnConditionCheckFailure.NONE, cancellationToken);
-            return new IdempotencyClaim(id, validation, item.WholeNumber("in_progress_expiration"));
+            return new IdempotencyClaim(id, item.WholeNumber("in_progress_expiration"));
         }
         catch (ConditionalCheckFailedException)
         {

@@ -12,8 +12,13 @@ namespace OrderProcessing.Bench;
 /// One level of the order-creation run: the raw write and the orders through HTTP, at one concurrency, with the
 /// lowest and highest ratio of the orders' rate to the raw rate that one round measured.
 /// </summary>
-internal sealed record CreationLevel(int Concurrency, int Rounds, double RawPerSecond, double RawWithCounterPerSecond, Latencies Plain, Latencies Keyed,
-    Spread PlainToRaw, Spread KeyedToRaw);
+internal sealed record CreationLevel(int Concurrency, int Rounds, Latencies Raw, Latencies RawWithCounter, Latencies Plain, Latencies Keyed,
+    Spread PlainToRaw, Spread KeyedToRaw)
+{
+    public double RawPerSecond => Raw.PerSecond;
+
+    public double RawWithCounterPerSecond => RawWithCounter.PerSecond;
+}
 
 /// <summary>The lowest and the highest of some values.</summary>
 internal readonly record struct Spread(double Min, double Max)
@@ -22,15 +27,21 @@ internal readonly record struct Spread(double Min, double Max)
         (s, v) => new Spread(Math.Min(s.Min, v), Math.Max(s.Max, v)));
 }
 
-/// <summary>Throughput and latency percentiles of a run of requests.</summary>
-internal sealed record Latencies(double PerSecond, double P50, double P95, double P99)
+/// <summary>
+/// Throughput and latency of a run of requests. With a fixed number of callers each sending its next request when
+/// the last one is answered, the rate is the callers over the mean latency (Little's law), so the means of two
+/// variants say where one loses time against the other.
+/// </summary>
+internal sealed record Latencies(double PerSecond, double Mean, double P50, double P95, double P99)
 {
     public static Latencies From(double[] milliseconds, TimeSpan elapsed)
     {
         Array.Sort(milliseconds);
-        return new(milliseconds.Length / elapsed.TotalSeconds, Stats.Percentile(milliseconds, 50), Stats.Percentile(milliseconds, 95),
-            Stats.Percentile(milliseconds, 99));
+        return new(milliseconds.Length / elapsed.TotalSeconds, milliseconds.Length == 0 ? 0 : milliseconds.Average(),
+            Stats.Percentile(milliseconds, 50), Stats.Percentile(milliseconds, 95), Stats.Percentile(milliseconds, 99));
     }
+
+    public string Summary => string.Create(CultureInfo.InvariantCulture, $"{Mean:0.0} / {P50:0.0} / {P95:0.0} / {P99:0.0}");
 }
 
 /// <summary>
@@ -70,10 +81,9 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
             }
         }
 
-        static double Rate(IEnumerable<Run> of) => of.Sum(r => r.Requests) / of.Sum(r => r.Elapsed.TotalSeconds);
         static Latencies Combined(List<Run> of) => Latencies.From([.. of.SelectMany(r => r.Milliseconds)], TimeSpan.FromTicks(of.Sum(r => r.Elapsed.Ticks)));
         Spread ToRaw(int variant) => Spread.Of(Enumerable.Range(0, rounds).Select(r => runs[variant][r].PerSecond / runs[0][r].PerSecond));
-        return new CreationLevel(concurrency, rounds, Rate(runs[0]), Rate(runs[1]), Combined(runs[2]), Combined(runs[3]), ToRaw(2), ToRaw(3));
+        return new CreationLevel(concurrency, rounds, Combined(runs[0]), Combined(runs[1]), Combined(runs[2]), Combined(runs[3]), ToRaw(2), ToRaw(3));
     }
 
     public async Task WarmUpAsync()
@@ -82,7 +92,7 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
         await RawTransactionsAsync(4, 100, withCounter: true);
     }
 
-    /// <summary>A run of one variant: its requests, the time they took together, and (for orders) each one's latency.</summary>
+    /// <summary>A run of one variant: its requests, the time they took together, and each one's latency.</summary>
     private sealed record Run(int Requests, TimeSpan Elapsed, double[] Milliseconds)
     {
         public double PerSecond => Requests / Elapsed.TotalSeconds;
@@ -151,12 +161,15 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
     private async Task<Run> RawTransactionsAsync(int concurrency, int count, bool withCounter)
     {
         var counter = $"client#raw-bench-{Guid.NewGuid():N}";
+        var latencies = new double[count];
         var next = -1;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
-            while (Interlocked.Increment(ref next) < count)
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
             {
+                var started = Stopwatch.GetTimestamp();
                 var (a, b) = TwoProducts();
                 if (withCounter)
                 {
@@ -199,9 +212,10 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
                         },
                     ],
                 });
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
         }));
-        return new Run(count, clock.Elapsed, []);
+        return new Run(count, clock.Elapsed, latencies);
     }
 
     private TransactWriteItem Decrement(string productId, int quantity) => new()

@@ -253,6 +253,15 @@ if (creationLevels.Count > 0)
     Say();
     Say($"Ratio to raw within one round, lowest–highest over the rounds: {string.Join("; ", creationLevels.Select(l => string.Create(invariant,
         $"{l.Concurrency} {(l.Concurrency == 1 ? "client" : "clients")} orders {l.PlainToRaw.Min:0.00}–{l.PlainToRaw.Max:0.00}, with Idempotency-Key {l.KeyedToRaw.Min:0.00}–{l.KeyedToRaw.Max:0.00}")))}.");
+    Say();
+    Say("Latency of one request, mean / p50 / p95 / p99 ms (a raw one from before its first call to the end of its last; each caller sends its next request when the last is answered, so a variant's rate is its callers over its mean):");
+    Say();
+    Say("| clients | raw TransactWriteItems | raw + counter | POST /orders | with Idempotency-Key |");
+    Say("|---:|---:|---:|---:|---:|");
+    foreach (var level in creationLevels)
+    {
+        Say($"| {level.Concurrency} | {level.Raw.Summary} | {level.RawWithCounter.Summary} | {level.Plain.Summary} | {level.Keyed.Summary} |");
+    }
 
     await File.WriteAllTextAsync(Path.Combine(results, "throughput.svg"), ThroughputChart.Svg(
         "Order creation through the local host vs raw DynamoDB Local writes",

@@ -8,23 +8,29 @@ using OrderProcessing.Functions.Platform;
 namespace OrderProcessing.Functions.Auth;
 
 /// <summary>
-/// Per-client fixed-window rate limiting shared by every instance of every function, and the deny-list check, in
-/// one DynamoDB call per request: the client's own item in the rate-limits table ("client#&lt;client&gt;") holds the
-/// current window (<c>windowStart</c>, <c>windowSeconds</c>), its <c>count</c> and the client's revoked tokens
-/// (<see cref="DenyList"/>). One conditional UpdateItem adds the request to the window only if the window is
-/// current and the token is not revoked; when the condition fails, the old item DynamoDB returns tells which:
-/// a revoked token, or a new window, which a second conditional write starts (once per window and client, by
-/// whichever request comes first). Once an instance has seen a window exhausted it refuses the rest of that window
-/// without asking DynamoDB at all. Leases are System.Threading.RateLimiting leases carrying the limit, what
-/// remains and when the window resets.
+/// Per-client fixed-window rate limiting shared by every instance of every function, and the deny-list check: the
+/// client's own item in the rate-limits table ("client#&lt;client&gt;") holds the current window (<c>windowStart</c>,
+/// <c>windowSeconds</c>), its <c>count</c> and the client's revoked tokens (<see cref="DenyList"/>).
 /// <para>
-/// Requests of one client that arrive at one instance while its UpdateItem for that client is in flight wait for
-/// the next one, which counts them all at once (<c>ADD #count :n</c>, conditioned on none of their tokens being
-/// revoked) and numbers them in arrival order, exactly as n single writes would: the limit, the headers and the
-/// revocation check are the same, since the write that admits a request starts after the request arrived. An
-/// instance that serves one request at a time (a Lambda function) makes one write per request, as before; one
-/// that serves many (the local host, a container) makes one per batch. A batch whose condition fails is counted
-/// request by request.
+/// A counting write reserves numbers in the window (<c>ADD #count :n</c>, ReturnValues ALL_NEW): the numbers up to
+/// the limit are this instance's to give out, one per request in arrival order, and the item it returns says which
+/// of the client's tokens are revoked. What that write read stays good for <see cref="AdmissionLease"/> from the
+/// moment it was sent, and <see cref="DenyList.DenyAsync"/> answers only that long after its own write: so a request
+/// that starts after a revocation has returned never meets a read from before it, and is refused, on every instance.
+/// Within the lease a request whose token is not revoked takes the next reserved number without a DynamoDB call;
+/// past it, or when the numbers run out, requests wait for the next write, which reserves what they need and, on
+/// an instance that has been serving the client, about one lease's worth more at the rate it served (at most a
+/// tenth of the limit). So the limit is never exceeded across instances; numbers reserved and not used when the
+/// window ends are lost, at most a lease's worth of traffic per busy instance, and RateLimit-Remaining counts them
+/// as taken. A Lambda instance that serves one request at a time makes one write per request until it has a rate
+/// to reserve for.
+/// </para>
+/// <para>
+/// Requests that arrive while a write for their client is in flight wait for the next one, which serves them all.
+/// When the window is new, the write that starts it (once per window and client, by whichever instance comes first)
+/// reserves as the counting write would. Once an instance has seen a window exhausted it refuses the rest of that
+/// window without asking DynamoDB at all. Leases are System.Threading.RateLimiting leases carrying the limit, what
+/// remains and when the window resets.
 /// </para>
 /// </summary>
 public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames names, TimeProvider time)
@@ -34,11 +40,14 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
     public static readonly MetadataName<long> Reset = MetadataName.Create<long>("RateLimit-Reset");
     public static readonly MetadataName<string> Policy = MetadataName.Create<string>("RateLimit-Policy");
 
+    /// <summary>How long what one counting write read of the deny-list admits requests; a revocation answers after it.</summary>
+    public static readonly TimeSpan AdmissionLease = TimeSpan.FromSeconds(1);
+
     /// <summary>Attempts at counting a request while other requests start the same window.</summary>
     private const int MaxAttempts = 3;
 
-    /// <summary>Most requests one batched write counts (each distinct token adds a term to its condition).</summary>
-    private const int MaxBatch = 32;
+    /// <summary>Most numbers one write reserves ahead of the requests waiting for it.</summary>
+    private const long MaxAhead = 10_000;
 
     private readonly ConcurrentDictionary<string, string> _exhausted = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ClientQueue> _queues = new(StringComparer.Ordinal);
@@ -58,6 +67,11 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         List<Request>? batch = null;
         lock (queue)
         {
+            if (Serve(clientId, queue, request, time.GetTimestamp()) is { } served)
+            {
+                return served;
+            }
+
             queue.Pending.Add(request);
             if (!queue.Writing)
             {
@@ -81,7 +95,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         {
             try
             {
-                await CountAsync(clientId, batch);
+                await CountAsync(clientId, queue, batch);
             }
             catch (Exception e)
             {
@@ -93,6 +107,22 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
 
             lock (queue)
             {
+                // Those that came during the write may find what it reserved; the rest make the next write.
+                var now = time.GetTimestamp();
+                var waiting = new List<Request>();
+                foreach (var request in queue.Pending)
+                {
+                    if (Serve(clientId, queue, request, now) is { } served)
+                    {
+                        request.Done.TrySetResult(served);
+                    }
+                    else
+                    {
+                        waiting.Add(request);
+                    }
+                }
+
+                queue.Pending = waiting;
                 if (queue.Pending.Count == 0)
                 {
                     queue.Writing = false;
@@ -104,71 +134,93 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         }
     }
 
-    private async Task CountAsync(string clientId, List<Request> batch)
+    /// <summary>
+    /// The request's answer from what the last write read and reserved, or null when that cannot say: another
+    /// window, a lease run out, no number left. Called under the queue's lock.
+    /// </summary>
+    private Admission? Serve(string clientId, ClientQueue queue, Request request, long now)
     {
-        var first = batch[0];
-        if (batch.Count > 1 && batch.All(r => r.Limit == first.Limit && r.Start == first.Start))
+        if (queue.View is not { } view || view.Window != request.Window || time.GetElapsedTime(view.SentAt, now) >= AdmissionLease)
         {
-            var tokens = batch.Select(r => r.TokenId).Distinct(StringComparer.Ordinal).ToList();
-            try
-            {
-                var counted = await dynamo.UpdateItemAsync(new UpdateItemRequest
-                {
-                    TableName = names.RateLimitsTable,
-                    Key = ClientKey(clientId),
-                    UpdateExpression = "ADD #count :n",
-                    ConditionExpression = "#start = :start AND #size = :size AND "
-                        + string.Join(" AND ", tokens.Select((_, i) => $"attribute_not_exists(#revoked.#jti{i})")),
-                    ExpressionAttributeNames = CounterNames(tokens),
-                    ExpressionAttributeValues = new Dictionary<string, AttributeValue>
-                    {
-                        [":n"] = Number(batch.Count),
-                        [":start"] = Number(first.Start),
-                        [":size"] = Number(first.Limit.WindowSeconds),
-                    },
-                    ReturnValues = ReturnValue.UPDATED_NEW,
-                }, CancellationToken.None);
-                var last = long.Parse(counted.Attributes["count"].N, CultureInfo.InvariantCulture);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Done.TrySetResult(Counted(clientId, batch[i], last - batch.Count + 1 + i));
-                }
-
-                return;
-            }
-            catch (ConditionalCheckFailedException)
-            {
-                // A new window, or a revoked token among them: decide request by request.
-            }
+            return null;
         }
 
-        await Task.WhenAll(batch.Select(async request =>
+        if (view.Revoked.Contains(request.TokenId))
         {
-            try
-            {
-                request.Done.TrySetResult(await AdmitOneAsync(clientId, request));
-            }
-            catch (Exception e)
-            {
-                request.Done.TrySetException(e);
-            }
-        }));
+            return new(new Lease(false, request.Limit, 0, request.Reset), Revoked: true);
+        }
+
+        if (!view.TryTake(out var number))
+        {
+            return null;
+        }
+
+        return Counted(clientId, request, number);
     }
 
     /// <summary>
-    /// Counts one request: the conditional write, and the window's start when the window is new. Not cancelled with
-    /// its caller: the counting of a batch serves requests that are still waiting.
+    /// One write for the batch (two when it starts the window): it reserves the numbers the batch needs, and ahead,
+    /// and reads the client's revoked tokens; then every request of the batch is answered from what it read.
+    /// Not cancelled with its callers: the write serves requests that are still waiting.
     /// </summary>
-    private async Task<Admission> AdmitOneAsync(string clientId, Request request)
+    private async Task CountAsync(string clientId, ClientQueue queue, List<Request> batch)
     {
-        var (tokenId, limit, start, reset) = (request.TokenId, request.Limit, request.Start, request.Reset);
+        var first = batch[0];
+        long wanted;
+        long kept;
+        lock (queue)
+        {
+            var previous = queue.View is { } view && view.Window == first.Window ? view : null;
+            kept = previous?.Left ?? 0;
+            wanted = Math.Max(0, batch.Count + Ahead(previous, first.Limit) - kept);
+        }
+
+        var sentAt = time.GetTimestamp();
+        var (item, reserved, uncounted) = await ReserveAsync(clientId, first, wanted);
+        lock (queue)
+        {
+            var view = queue.View is { } previous && previous.Window == first.Window ? previous : new AdmissionView(first.Window);
+            view.Renew(sentAt, DenyList.Revoked(item), reserved, first.Limit.Requests);
+            queue.View = view;
+            foreach (var request in batch)
+            {
+                request.Done.TrySetResult(Serve(clientId, queue, request, sentAt)
+                    ?? (uncounted
+                        // The item's window has moved on (another instance's clock is ahead): these requests belong to
+                        // the window ending now, and pass as its last ones.
+                        ? new(new Lease(true, request.Limit, 0, request.Reset), Revoked: false)
+                        : Counted(clientId, request, first.Limit.Requests + 1)));
+            }
+        }
+    }
+
+    /// <summary>About one lease's worth of requests at the rate this instance served the client since its last write.</summary>
+    private long Ahead(AdmissionView? previous, RateLimit limit)
+    {
+        if (previous is null || previous.UsedSinceRenewal == 0)
+        {
+            return 0;
+        }
+
+        var elapsed = Math.Max(time.GetElapsedTime(previous.SentAt).TotalMilliseconds, 1);
+        var ahead = (long)Math.Ceiling(previous.UsedSinceRenewal * AdmissionLease.TotalMilliseconds / elapsed);
+        return Math.Min(ahead, Math.Min(MaxAhead, limit.Requests / 10));
+    }
+
+    /// <summary>
+    /// Adds <paramref name="wanted"/> to the window's count (starting the window when it is new): the item as the
+    /// write left it, the numbers it reserved (the last <paramref name="wanted"/> up to the new count), and whether
+    /// the request's window is already over on the item (another instance's clock is ahead: nothing counted).
+    /// </summary>
+    private async Task<(Dictionary<string, AttributeValue> Item, (long From, long To) Reserved, bool Uncounted)> ReserveAsync(
+        string clientId, Request request, long wanted)
+    {
         var cancellationToken = CancellationToken.None;
-        var attributeNames = CounterNames([tokenId]);
         var values = new Dictionary<string, AttributeValue>
         {
-            [":one"] = Number(1),
-            [":start"] = Number(start),
-            [":size"] = Number(limit.WindowSeconds),
+            [":n"] = Number(wanted),
+            [":start"] = Number(request.Start),
+            [":size"] = Number(request.Limit.WindowSeconds),
         };
         for (var attempt = 1; ; attempt++)
         {
@@ -179,14 +231,14 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                 {
                     TableName = names.RateLimitsTable,
                     Key = ClientKey(clientId),
-                    UpdateExpression = "ADD #count :one",
-                    ConditionExpression = "#start = :start AND #size = :size AND attribute_not_exists(#revoked.#jti0)",
-                    ExpressionAttributeNames = attributeNames,
+                    UpdateExpression = "ADD #count :n",
+                    ConditionExpression = "#start = :start AND #size = :size",
+                    ExpressionAttributeNames = CounterNames,
                     ExpressionAttributeValues = values,
-                    ReturnValues = ReturnValue.UPDATED_NEW,
+                    ReturnValues = ReturnValue.ALL_NEW,
                     ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
                 }, cancellationToken);
-                return Counted(clientId, request, long.Parse(counted.Attributes["count"].N, CultureInfo.InvariantCulture));
+                return (counted.Attributes, Reserved(counted.Attributes, wanted), false);
             }
             catch (ConditionalCheckFailedException e)
             {
@@ -194,69 +246,61 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                 old = e.Item is { Count: > 0 } item ? item : await ReadAsync(clientId, cancellationToken) ?? [];
             }
 
-            if (DenyList.IsDenied(old, tokenId))
+            if (old.TryGetValue("windowStart", out var oldStart) && long.Parse(oldStart.N, CultureInfo.InvariantCulture) > request.Start)
             {
-                return new(new Lease(false, limit, 0, reset), Revoked: true);
-            }
-
-            if (old.TryGetValue("windowStart", out var oldStart) && long.Parse(oldStart.N, CultureInfo.InvariantCulture) > start)
-            {
-                // Another instance's clock is already in the next window: this request belongs to the one ending now.
-                return new(new Lease(true, limit, 0, reset), Revoked: false);
+                // Another instance's clock is already in the next window: these requests belong to the one ending now.
+                return (old, (1, 0), true);
             }
 
             try
             {
-                await dynamo.UpdateItemAsync(new UpdateItemRequest
+                var started = await dynamo.UpdateItemAsync(new UpdateItemRequest
                 {
                     TableName = names.RateLimitsTable,
                     Key = ClientKey(clientId),
-                    UpdateExpression = "SET #start = :start, #size = :size, #count = :one",
-                    ConditionExpression = "(attribute_not_exists(#start) OR #start < :start OR #size <> :size) AND attribute_not_exists(#revoked.#jti0)",
-                    ExpressionAttributeNames = attributeNames,
+                    UpdateExpression = "SET #start = :start, #size = :size, #count = :n",
+                    ConditionExpression = "attribute_not_exists(#start) OR #start < :start OR #size <> :size",
+                    ExpressionAttributeNames = CounterNames,
                     ExpressionAttributeValues = values,
+                    ReturnValues = ReturnValue.ALL_NEW,
                 }, cancellationToken);
-                return Counted(clientId, request, 1);
+                return (started.Attributes, Reserved(started.Attributes, wanted), false);
             }
             catch (ConditionalCheckFailedException) when (attempt < MaxAttempts)
             {
-                // Another request started the window (or the token was revoked) in between: count again.
+                // Another request started the window in between: count again.
             }
             catch (ConditionalCheckFailedException)
             {
-                // Still racing other requests for the window's start: let this one through, unless its token is revoked.
-                return new(new Lease(true, limit, 0, reset), DenyList.IsDenied(await ReadAsync(clientId, cancellationToken), tokenId));
+                // Still racing other requests for the window's start: let these through, unless their token is revoked.
+                return (await ReadAsync(clientId, cancellationToken) ?? [], (1, 0), true);
             }
         }
     }
 
-    /// <summary>The attribute names of the counting writes: the window, the count and the deny-list entries #jti0… of <paramref name="tokens"/>.</summary>
-    private static Dictionary<string, string> CounterNames(List<string> tokens)
+    private static (long From, long To) Reserved(Dictionary<string, AttributeValue> item, long wanted)
     {
-        var attributeNames = new Dictionary<string, string>
-        {
-            ["#count"] = "count",
-            ["#start"] = "windowStart",
-            ["#size"] = "windowSeconds",
-            ["#revoked"] = DenyList.RevokedAttribute,
-        };
-        for (var i = 0; i < tokens.Count; i++)
-        {
-            attributeNames[$"#jti{i}"] = tokens[i];
-        }
-
-        return attributeNames;
+        var count = long.Parse(item["count"].N, CultureInfo.InvariantCulture);
+        return (count - wanted + 1, count);
     }
 
-    private Admission Counted(string clientId, Request request, long count)
+    /// <summary>The attribute names of the counting writes: the window and the count.</summary>
+    private static readonly Dictionary<string, string> CounterNames = new()
+    {
+        ["#count"] = "count",
+        ["#start"] = "windowStart",
+        ["#size"] = "windowSeconds",
+    };
+
+    private Admission Counted(string clientId, Request request, long number)
     {
         var limit = request.Limit;
-        if (count >= limit.Requests)
+        if (number >= limit.Requests)
         {
             _exhausted[clientId] = request.Window;
         }
 
-        return new(new Lease(count <= limit.Requests, limit, Math.Max(0, limit.Requests - count), request.Reset), Revoked: false);
+        return new(new Lease(number <= limit.Requests, limit, Math.Max(0, limit.Requests - number), request.Reset), Revoked: false);
     }
 
     private async Task<Dictionary<string, AttributeValue>?> ReadAsync(string clientId, CancellationToken cancellationToken) =>
@@ -279,24 +323,75 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         }
     }
 
-    /// <summary>One client's requests waiting for the next write, and whether one is in flight. Guarded by its own lock.</summary>
+    /// <summary>
+    /// What this instance last read of one client in one window: when the write was sent, the revoked tokens, and
+    /// the numbers it reserved and has not given out yet. Guarded by its queue's lock.
+    /// </summary>
+    private sealed class AdmissionView(string window)
+    {
+        /// <summary>Ranges of reserved numbers not given out yet, lowest first.</summary>
+        private readonly List<(long From, long To)> _numbers = [];
+
+        public string Window { get; } = window;
+
+        public long SentAt { get; private set; }
+
+        public HashSet<string> Revoked { get; private set; } = new(StringComparer.Ordinal);
+
+        public long UsedSinceRenewal { get; private set; }
+
+        public long Left => _numbers.Sum(r => r.To - r.From + 1);
+
+        public void Renew(long sentAt, HashSet<string> revoked, (long From, long To) reserved, long limit)
+        {
+            (SentAt, Revoked, UsedSinceRenewal) = (sentAt, revoked, 0);
+            // Numbers past the limit admit nothing: keep only those a request may take.
+            var to = Math.Min(reserved.To, limit);
+            if (reserved.From <= to)
+            {
+                _numbers.Add((reserved.From, to));
+            }
+        }
+
+        public bool TryTake(out long number)
+        {
+            if (_numbers.Count == 0)
+            {
+                number = 0;
+                return false;
+            }
+
+            var (from, to) = _numbers[0];
+            number = from;
+            if (from < to)
+            {
+                _numbers[0] = (from + 1, to);
+            }
+            else
+            {
+                _numbers.RemoveAt(0);
+            }
+
+            UsedSinceRenewal++;
+            return true;
+        }
+    }
+
+    /// <summary>One client's requests waiting for the next write, whether one is in flight, and what the last one read.</summary>
     private sealed class ClientQueue
     {
-        public List<Request> Pending { get; private set; } = [];
+        public List<Request> Pending { get; set; } = [];
 
         public bool Writing { get; set; }
 
+        public AdmissionView? View { get; set; }
+
+        /// <summary>The waiting requests of the first one's window (another window's wait for the next write).</summary>
         public List<Request> Take()
         {
-            if (Pending.Count <= MaxBatch)
-            {
-                var all = Pending;
-                Pending = [];
-                return all;
-            }
-
-            var batch = Pending[..MaxBatch];
-            Pending = Pending[MaxBatch..];
+            var window = Pending[0].Window;
+            var batch = Pending.Where(r => r.Window == window).ToList();
+            Pending = Pending.Where(r => r.Window != window).ToList();
             return batch;
         }
     }
@@ -344,7 +439,8 @@ public sealed record Admission(RateLimitLease Lease, bool Revoked);
 
 /// <summary>
 /// Applies <see cref="ClientRateLimiter"/> and the deny-list to every request that carries a valid access token, in
-/// one DynamoDB call: a revoked token is refused with 401 as JwtBearer would, a client over its limit with 429.
+/// at most one DynamoDB call (none while the instance holds numbers reserved for the client): a revoked token is
+/// refused with 401 as JwtBearer would, a client over its limit with 429.
 /// </summary>
 internal static class ClientRateLimitingMiddleware
 {

@@ -8,9 +8,10 @@ namespace OrderProcessing.Functions.Auth;
 /// <summary>
 /// Revoked access tokens, kept on their client's own item in the rate-limits table ("client#&lt;client&gt;"): a map
 /// <c>revoked</c> of jti → expiry (epoch seconds). The same item holds the client's rate-limit window, so
-/// <see cref="ClientRateLimiter"/> checks the deny-list in the very UpdateItem that counts the request: one
-/// strongly consistent DynamoDB call per request for both, never cached, so a revocation holds on the very next
-/// request in every function. Entries are dropped once their token would have expired anyway.
+/// <see cref="ClientRateLimiter"/> reads the deny-list with the write that counts requests, and admits on what it
+/// read for <see cref="ClientRateLimiter.AdmissionLease"/>. A revocation answers only when that lease has passed
+/// since its write, so every read from before it has expired: the very next request, in every function, is
+/// refused. Entries are dropped once their token would have expired anyway.
 /// </summary>
 public sealed class DenyList(IAmazonDynamoDB dynamo, ResourceNames names, TimeProvider time)
 {
@@ -59,6 +60,9 @@ public sealed class DenyList(IAmazonDynamoDB dynamo, ResourceNames names, TimePr
                     .Append(KeyValuePair.Create("#revoked", RevokedAttribute)).ToDictionary(),
             }, cancellationToken);
         }
+
+        // Until then an instance may still admit the token on a deny-list it read before the write.
+        await Task.Delay(ClientRateLimiter.AdmissionLease, time, cancellationToken);
     }
 
     /// <summary>One strongly consistent read of the client's item; for callers that do not count a request (WebSocket $connect).</summary>
@@ -74,6 +78,12 @@ public sealed class DenyList(IAmazonDynamoDB dynamo, ResourceNames names, TimePr
         }, cancellationToken);
         return IsDenied(response.Item, tokenId);
     }
+
+    /// <summary>The revoked tokens on a client's item.</summary>
+    internal static HashSet<string> Revoked(Dictionary<string, AttributeValue>? item) =>
+        item is not null && item.TryGetValue(RevokedAttribute, out var revoked) && revoked.M is { } entries
+            ? entries.Keys.ToHashSet(StringComparer.Ordinal)
+            : new HashSet<string>(StringComparer.Ordinal);
 
     internal static bool IsDenied(Dictionary<string, AttributeValue>? item, string tokenId) =>
         item is not null && item.TryGetValue(RevokedAttribute, out var revoked) && revoked.M is { } entries && entries.ContainsKey(tokenId);

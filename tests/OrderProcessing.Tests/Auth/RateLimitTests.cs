@@ -61,7 +61,7 @@ public sealed class RateLimitTests(CloudFixture cloud)
     }
 
     [Fact]
-    public async Task Concurrent_requests_of_one_client_on_one_instance_are_counted_in_fewer_writes_each_numbered_as_alone()
+    public async Task Concurrent_requests_of_one_client_on_one_instance_are_counted_in_fewer_writes_each_numbered_as_alone_then_served_from_the_reservation()
     {
         var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 3600 * 3600 + 100);
         var time = new FakeTimeProvider(start);
@@ -83,9 +83,26 @@ public sealed class RateLimitTests(CloudFixture cloud)
 
         dynamo.AfterResponseEvent += Count;
         HttpResponseMessage[] responses;
+        var oneByOne = new List<HttpResponseMessage>();
+        int writesAfterLease;
         try
         {
             responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => client.Http.GetAsync(path)));
+            var writesForBurst = Volatile.Read(ref counterWrites);
+            Assert.InRange(writesForBurst, 1, 39);
+
+            // Within the lease (the clock stands still) the numbers reserved ahead admit without another write.
+            for (var i = 0; i < 10; i++)
+            {
+                oneByOne.Add(await client.Http.GetAsync(path));
+            }
+
+            Assert.Equal(writesForBurst, Volatile.Read(ref counterWrites));
+
+            // Past the lease the next request writes again, to read the deny-list afresh.
+            time.Advance(ClientRateLimiter.AdmissionLease);
+            oneByOne.Add(await client.Http.GetAsync(path));
+            writesAfterLease = Volatile.Read(ref counterWrites) - writesForBurst;
         }
         finally
         {
@@ -93,13 +110,47 @@ public sealed class RateLimitTests(CloudFixture cloud)
         }
 
         // Each request numbered as one write of its own would have numbered it (the client's token request counted none).
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        Assert.Equal(Enumerable.Range(960, 40).Select(i => i.ToString(CultureInfo.InvariantCulture)).Order(),
-            responses.Select(r => Header(r, "RateLimit-Remaining")).Order());
-        Assert.InRange(Volatile.Read(ref counterWrites), 1, 39);
+        Assert.All(responses.Concat(oneByOne), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(Enumerable.Range(949, 51).Select(i => i.ToString(CultureInfo.InvariantCulture)).Order(),
+            responses.Concat(oneByOne).Select(r => Header(r, "RateLimit-Remaining")).Order());
+        Assert.Equal(1, writesAfterLease);
+
+        // The item counts what was reserved: the requests and, ahead of them, at most a tenth of the limit.
         using var dynamoDb = cloud.CreateDynamoDbClient();
-        Assert.Equal("40", (await dynamoDb.GetItemAsync(stack.Tables["RateLimitsTable"], ClientRateLimiter.ClientKey(client.ClientId))).Item["count"].N);
-        foreach (var response in responses)
+        var count = long.Parse((await dynamoDb.GetItemAsync(stack.Tables["RateLimitsTable"], ClientRateLimiter.ClientKey(client.ClientId))).Item["count"].N,
+            CultureInfo.InvariantCulture);
+        Assert.InRange(count, 51, 51 + 100);
+        foreach (var response in responses.Concat(oneByOne))
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_token_revoked_on_one_instance_is_refused_on_the_next_request_by_another_that_holds_numbers_reserved_before()
+    {
+        var stack = await cloud.ProvisionAsync("ratelimit-lease-revoked");
+        await using var first = await AppFixture.CreateAsync(cloud, stack);
+        await using var second = await AppFixture.CreateAsync(cloud, stack, new Dictionary<string, string?> { ["AUTH_LOCAL_KEY_DIR"] = first.SigningKeyDirectory });
+        using var client = await first.CreateClientAsync([Scopes.Admin], rateLimit: new RateLimit(100_000, 3600));
+        using var onSecond = second.CreateClient(client.AccessToken);
+        var path = new Uri($"/admin/clients/{client.ClientId}", UriKind.Relative);
+
+        // A burst makes the second instance reserve numbers ahead; what it read of the deny-list then has no revocation.
+        var burst = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => onSecond.GetAsync(path)));
+        Assert.All(burst, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        using var dynamoDb = cloud.CreateDynamoDbClient();
+        var reserved = long.Parse((await dynamoDb.GetItemAsync(stack.Tables["RateLimitsTable"], ClientRateLimiter.ClientKey(client.ClientId))).Item["count"].N,
+            CultureInfo.InvariantCulture);
+        Assert.True(reserved > 20, $"{reserved} numbers reserved for 20 requests");
+
+        using var revoke = await first.CreateClient().SendAsync(RevocationTests.RevokeRequest(client.ClientId, client.Secret, client.AccessToken, "access_token"));
+        using var next = await onSecond.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, next.StatusCode);
+        Assert.Contains("revoked", next.Headers.WwwAuthenticate.Single().Parameter, StringComparison.Ordinal);
+        foreach (var response in burst)
         {
             response.Dispose();
         }

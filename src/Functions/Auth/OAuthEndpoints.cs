@@ -27,6 +27,8 @@ public static class OAuthEndpoints
             .AddOpenApiOperationTransformer((operation, _, _) => FormBody(operation, TokenForm));
         group.MapPost(RevokePath, RevokeAsync).WithName("Revoke").DisableAntiforgery()
             .WithSummary("Revokes an access token or a refresh token (and its whole family); unknown tokens are not an error.")
+            .WithDescription("Answers about a second after the revocation is written, once no instance can still admit the access token on what "
+                + "it read before: from the answer on, every request with the token is refused.")
             .AddOpenApiOperationTransformer((operation, _, _) => FormBody(operation, RevokeForm));
         group.MapGet(JwksPath, JwksAsync).WithName("Jwks").WithSummary("The public keys that verify access tokens (JWKS).");
         group.MapGet(MetadataPath, Metadata).WithName("ServerMetadata").WithSummary("The authorization server's metadata (RFC 8414).");

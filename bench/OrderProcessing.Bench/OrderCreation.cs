@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
+using OrderProcessing.Functions.Platform.Idempotency;
 using OrderProcessing.Functions.Products;
 
 namespace OrderProcessing.Bench;
@@ -12,12 +13,12 @@ namespace OrderProcessing.Bench;
 /// One level of the order-creation run: the raw write and the orders through HTTP, at one concurrency, with the
 /// lowest and highest ratio of the orders' rate to the raw rate that one round measured.
 /// </summary>
-internal sealed record CreationLevel(int Concurrency, int Rounds, Latencies Raw, Latencies RawWithCounter, Latencies Plain, Latencies Keyed,
+internal sealed record CreationLevel(int Concurrency, int Rounds, Latencies Raw, Latencies RawWithRecord, Latencies Plain, Latencies Keyed,
     Spread PlainToRaw, Spread KeyedToRaw)
 {
     public double RawPerSecond => Raw.PerSecond;
 
-    public double RawWithCounterPerSecond => RawWithCounter.PerSecond;
+    public double RawWithRecordPerSecond => RawWithRecord.PerSecond;
 }
 
 /// <summary>The lowest and the highest of some values.</summary>
@@ -47,11 +48,14 @@ internal sealed record Latencies(double PerSecond, double Mean, double P50, doub
 /// <summary>
 /// POST /orders through the local host at a given number of concurrent callers, next to the same write
 /// (two conditional stock decrements and the order Put) sent straight to the same DynamoDB Local with the SDK, alone
-/// and after the conditional counter UpdateItem that a rate-limited client's every request makes.
+/// and with the fourth item an order with an Idempotency-Key writes: the key's record, made by the app's own
+/// <see cref="IdempotencyStore"/> around a 201 the API answered.
 /// </summary>
-internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, string productsTable, string ordersTable, string rateLimitsTable,
+internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, string productsTable, string ordersTable, IdempotencyStore keys,
     IReadOnlyList<string> productIds)
 {
+    private StoredResponse? _created;
+
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>
@@ -65,8 +69,8 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
         rounds = Math.Clamp(rounds, 1, count);
         Func<int, Task<Run>>[] variants =
         [
-            n => RawTransactionsAsync(concurrency, n, withCounter: false),
-            n => RawTransactionsAsync(concurrency, n, withCounter: true),
+            n => RawTransactionsAsync(concurrency, n, withRecord: false),
+            n => RawTransactionsAsync(concurrency, n, withRecord: true),
             n => RunOrdersAsync(concurrency, n, withKey: false),
             n => RunOrdersAsync(concurrency, n, withKey: true),
         ];
@@ -88,8 +92,16 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
 
     public async Task WarmUpAsync()
     {
+        var (a, b) = TwoProducts();
+        using (var response = await api.PostAsync(new Uri("/orders", UriKind.Relative), OrderBody(a, b)))
+        {
+            response.EnsureSuccessStatusCode();
+            _created = new StoredResponse((int)response.StatusCode, StoredResponse.JsonContentType, await response.Content.ReadAsStringAsync(),
+                response.Headers.Location?.ToString());
+        }
+
         await RunOrdersAsync(4, 100, withKey: true);
-        await RawTransactionsAsync(4, 100, withCounter: true);
+        await RawTransactionsAsync(4, 100, withRecord: true);
     }
 
     /// <summary>A run of one variant: its requests, the time they took together, and each one's latency.</summary>
@@ -158,9 +170,9 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
         return (productIds[a], productIds[b]);
     }
 
-    private async Task<Run> RawTransactionsAsync(int concurrency, int count, bool withCounter)
+    private async Task<Run> RawTransactionsAsync(int concurrency, int count, bool withRecord)
     {
-        var counter = $"client#raw-bench-{Guid.NewGuid():N}";
+        var created = _created ?? throw new InvalidOperationException("WarmUpAsync first: the key's record holds a 201 the API answered.");
         var latencies = new double[count];
         var next = -1;
         var clock = Stopwatch.StartNew();
@@ -171,47 +183,33 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
             {
                 var started = Stopwatch.GetTimestamp();
                 var (a, b) = TwoProducts();
-                if (withCounter)
-                {
-                    await dynamo.UpdateItemAsync(new UpdateItemRequest
+                List<TransactWriteItem> items =
+                [
+                    Decrement(a, 1),
+                    Decrement(b, 2),
+                    new TransactWriteItem
                     {
-                        TableName = rateLimitsTable,
-                        Key = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = counter } },
-                        UpdateExpression = "ADD #count :one",
-                        ConditionExpression = "attribute_not_exists(#count) OR #count < :limit",
-                        ExpressionAttributeNames = new Dictionary<string, string> { ["#count"] = "count" },
-                        ExpressionAttributeValues = new Dictionary<string, AttributeValue>
+                        Put = new Put
                         {
-                            [":one"] = new() { N = "1" },
-                            [":limit"] = new() { N = "1000000000" },
+                            TableName = ordersTable,
+                            Item = new Dictionary<string, AttributeValue>
+                            {
+                                ["orderId"] = new() { S = Guid.CreateVersion7().ToString() },
+                                ["owner"] = new() { S = "raw-bench" },
+                                ["status"] = new() { S = "RAW" },
+                                ["payload"] = new() { S = new string('x', 600) },
+                            },
+                            ConditionExpression = "attribute_not_exists(orderId)",
                         },
-                        ReturnValues = ReturnValue.UPDATED_NEW,
-                    });
+                    },
+                ];
+                if (withRecord)
+                {
+                    var use = IdempotencyStore.Use("POST /orders", "raw-bench", Guid.NewGuid().ToString(), IdempotencyDecision.Hash(a + b));
+                    items.Add(keys.FirstUseInTransaction(use, created));
                 }
 
-                await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest
-                {
-                    TransactItems =
-                    [
-                        Decrement(a, 1),
-                        Decrement(b, 2),
-                        new TransactWriteItem
-                        {
-                            Put = new Put
-                            {
-                                TableName = ordersTable,
-                                Item = new Dictionary<string, AttributeValue>
-                                {
-                                    ["orderId"] = new() { S = Guid.CreateVersion7().ToString() },
-                                    ["owner"] = new() { S = "raw-bench" },
-                                    ["status"] = new() { S = "RAW" },
-                                    ["payload"] = new() { S = new string('x', 600) },
-                                },
-                                ConditionExpression = "attribute_not_exists(orderId)",
-                            },
-                        },
-                    ],
-                });
+                await dynamo.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = items });
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
         }));

@@ -140,7 +140,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
     /// </summary>
     private Admission? Serve(string clientId, ClientQueue queue, Request request, long now)
     {
-        if (queue.View is not { } view || view.Window != request.Window || time.GetElapsedTime(view.SentAt, now) >= AdmissionLease)
+        if (queue.ViewOf(request.Window) is not { } view || time.GetElapsedTime(view.SentAt, now) >= AdmissionLease)
         {
             return null;
         }
@@ -170,7 +170,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         long kept;
         lock (queue)
         {
-            var previous = queue.View is { } view && view.Window == first.Window ? view : null;
+            var previous = queue.ViewOf(first.Window);
             kept = previous?.Left ?? 0;
             wanted = Math.Max(0, batch.Count + Ahead(previous, first.Limit) - kept);
         }
@@ -179,7 +179,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         var (item, reserved, uncounted) = await ReserveAsync(clientId, first, wanted);
         lock (queue)
         {
-            var view = queue.View is { } previous && previous.Window == first.Window ? previous : new AdmissionView(first.Window);
+            var view = queue.ViewOf(first.Window) ?? new AdmissionView(first.Window);
             view.Renew(sentAt, DenyList.Revoked(item), reserved, first.Limit.Requests);
             queue.View = view;
             foreach (var request in batch)
@@ -233,7 +233,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                     Key = ClientKey(clientId),
                     UpdateExpression = "ADD #count :n",
                     ConditionExpression = "#start = :start AND #size = :size",
-                    ExpressionAttributeNames = CounterNames,
+                    ExpressionAttributeNames = CounterNames(),
                     ExpressionAttributeValues = values,
                     ReturnValues = ReturnValue.ALL_NEW,
                     ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
@@ -260,7 +260,7 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
                     Key = ClientKey(clientId),
                     UpdateExpression = "SET #start = :start, #size = :size, #count = :n",
                     ConditionExpression = "attribute_not_exists(#start) OR #start < :start OR #size <> :size",
-                    ExpressionAttributeNames = CounterNames,
+                    ExpressionAttributeNames = CounterNames(),
                     ExpressionAttributeValues = values,
                     ReturnValues = ReturnValue.ALL_NEW,
                 }, cancellationToken);
@@ -284,8 +284,8 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         return (count - wanted + 1, count);
     }
 
-    /// <summary>The attribute names of the counting writes: the window and the count.</summary>
-    private static readonly Dictionary<string, string> CounterNames = new()
+    /// <summary>The attribute names of the counting writes (the window and the count), a dictionary of each request's own.</summary>
+    private static Dictionary<string, string> CounterNames() => new()
     {
         ["#count"] = "count",
         ["#start"] = "windowStart",
@@ -385,6 +385,9 @@ public sealed class ClientRateLimiter(IAmazonDynamoDB dynamo, ResourceNames name
         public bool Writing { get; set; }
 
         public AdmissionView? View { get; set; }
+
+        /// <summary>What the last write read, if it was in <paramref name="window"/>.</summary>
+        public AdmissionView? ViewOf(string window) => View is { } view && view.Window == window ? view : null;
 
         /// <summary>The waiting requests of the first one's window (another window's wait for the next write).</summary>
         public List<Request> Take()

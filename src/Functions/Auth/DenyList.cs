@@ -81,12 +81,13 @@ public sealed class DenyList(IAmazonDynamoDB dynamo, ResourceNames names, TimePr
 
     /// <summary>The revoked tokens on a client's item.</summary>
     internal static HashSet<string> Revoked(Dictionary<string, AttributeValue>? item) =>
-        item is not null && item.TryGetValue(RevokedAttribute, out var revoked) && revoked.M is { } entries
-            ? entries.Keys.ToHashSet(StringComparer.Ordinal)
-            : new HashSet<string>(StringComparer.Ordinal);
+        Entries(item)?.Keys.ToHashSet(StringComparer.Ordinal) ?? new HashSet<string>(StringComparer.Ordinal);
 
-    internal static bool IsDenied(Dictionary<string, AttributeValue>? item, string tokenId) =>
-        item is not null && item.TryGetValue(RevokedAttribute, out var revoked) && revoked.M is { } entries && entries.ContainsKey(tokenId);
+    internal static bool IsDenied(Dictionary<string, AttributeValue>? item, string tokenId) => Entries(item)?.ContainsKey(tokenId) == true;
+
+    /// <summary>The client's map of revoked jti → expiry, if the item has one.</summary>
+    private static Dictionary<string, AttributeValue>? Entries(Dictionary<string, AttributeValue>? item) =>
+        item is not null && item.TryGetValue(RevokedAttribute, out var revoked) ? revoked.M : null;
 
     private static string Epoch(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 }

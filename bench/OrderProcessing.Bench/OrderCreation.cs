@@ -14,7 +14,7 @@ namespace OrderProcessing.Bench;
 /// lowest and highest ratio of the orders' rate to the raw rate that one round measured.
 /// </summary>
 internal sealed record CreationLevel(int Concurrency, int Rounds, Latencies Raw, Latencies RawWithRecord, Latencies Plain, Latencies Keyed,
-    Spread PlainToRaw, Spread KeyedToRaw)
+    Spread PlainToRaw, Spread KeyedToRaw, IReadOnlyList<CpuPerRequest> Cpu)
 {
     public double RawPerSecond => Raw.PerSecond;
 
@@ -26,6 +26,15 @@ internal readonly record struct Spread(double Min, double Max)
 {
     public static Spread Of(IEnumerable<double> values) => values.Aggregate(new Spread(double.PositiveInfinity, double.NegativeInfinity),
         (s, v) => new Spread(Math.Min(s.Min, v), Math.Max(s.Max, v)));
+}
+
+/// <summary>
+/// The CPU time a variant's requests took, per request: the bench process (the callers and, for the orders through
+/// HTTP, the local host) and DynamoDB Local's process. Zero when the emulator is not a process of this run.
+/// </summary>
+internal readonly record struct CpuPerRequest(double BenchMilliseconds, double EmulatorMilliseconds)
+{
+    public string Summary => string.Create(CultureInfo.InvariantCulture, $"{BenchMilliseconds:0.00} / {EmulatorMilliseconds:0.00}");
 }
 
 /// <summary>
@@ -52,7 +61,7 @@ internal sealed record Latencies(double PerSecond, double Mean, double P50, doub
 /// <see cref="IdempotencyStore"/> around a 201 the API answered.
 /// </summary>
 internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, string productsTable, string ordersTable, IdempotencyStore keys,
-    IReadOnlyList<string> productIds)
+    IReadOnlyList<string> productIds, int? emulatorProcessId = null)
 {
     private StoredResponse? _created;
 
@@ -81,13 +90,33 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
             for (var k = 0; k < variants.Length; k++)
             {
                 var variant = (round + k) % variants.Length;
-                runs[variant].Add(await variants[variant](share));
+                var (bench, emulator) = CpuTimes();
+                var run = await variants[variant](share);
+                var (benchAfter, emulatorAfter) = CpuTimes();
+                runs[variant].Add(run with { BenchCpu = benchAfter - bench, EmulatorCpu = emulatorAfter - emulator });
             }
         }
 
+        static CpuPerRequest Cpu(List<Run> of) => new(of.Sum(r => r.BenchCpu.TotalMilliseconds) / of.Sum(r => r.Requests),
+            of.Sum(r => r.EmulatorCpu.TotalMilliseconds) / of.Sum(r => r.Requests));
+
         static Latencies Combined(List<Run> of) => Latencies.From([.. of.SelectMany(r => r.Milliseconds)], TimeSpan.FromTicks(of.Sum(r => r.Elapsed.Ticks)));
         Spread ToRaw(int variant) => Spread.Of(Enumerable.Range(0, rounds).Select(r => runs[variant][r].PerSecond / runs[0][r].PerSecond));
-        return new CreationLevel(concurrency, rounds, Combined(runs[0]), Combined(runs[1]), Combined(runs[2]), Combined(runs[3]), ToRaw(2), ToRaw(3));
+        return new CreationLevel(concurrency, rounds, Combined(runs[0]), Combined(runs[1]), Combined(runs[2]), Combined(runs[3]), ToRaw(2), ToRaw(3),
+            [.. runs.Select(Cpu)]);
+    }
+
+    /// <summary>CPU time so far of this process and of DynamoDB Local's.</summary>
+    private (TimeSpan Bench, TimeSpan Emulator) CpuTimes()
+    {
+        var bench = Process.GetCurrentProcess().TotalProcessorTime;
+        if (emulatorProcessId is not { } id)
+        {
+            return (bench, TimeSpan.Zero);
+        }
+
+        using var emulator = Process.GetProcessById(id);
+        return (bench, emulator.TotalProcessorTime);
     }
 
     public async Task WarmUpAsync()
@@ -107,6 +136,10 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
     /// <summary>A run of one variant: its requests, the time they took together, and each one's latency.</summary>
     private sealed record Run(int Requests, TimeSpan Elapsed, double[] Milliseconds)
     {
+        public TimeSpan BenchCpu { get; init; }
+
+        public TimeSpan EmulatorCpu { get; init; }
+
         public double PerSecond => Requests / Elapsed.TotalSeconds;
     }
 

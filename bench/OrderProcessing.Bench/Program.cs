@@ -30,6 +30,7 @@ var levels = (ArgText("--concurrency") ?? "1,8,32").Split(',').Select(s => int.P
 var lifecycleOrders = Arg("--lifecycle-orders", 40);
 var roundTrips = Arg("--round-trips", 100);
 var rounds = Arg("--rounds", 5);
+var sharedCpus = args.Contains("--shared-cpus", StringComparer.Ordinal);
 
 // --only start,creation,calls,flash-sale,lifecycle runs those parts alone (the lifecycle part includes the cost).
 string[] parts = ["start", "creation", "calls", "flash-sale", "lifecycle"];
@@ -91,6 +92,9 @@ using (var probe = new HttpClient { BaseAddress = apiHost.Urls[0] })
 }
 
 var hostStart = hostClock.Elapsed;
+var cpus = sharedCpus || apiHost.Cloud.DynamoDbEmulator is not { } dynamoDbLocal
+    ? null
+    : CpuSplit.Apply(dynamoDbLocal.ProcessId, apiHost.Cloud.Emulators.Where(e => e != dynamoDbLocal).Select(e => e.ProcessId));
 
 // 2. The whole system, as a second stack on the same emulators: event sources, carrier simulator with delays 0.
 Progress("starting the system stack (event sources, carrier delays 0)");
@@ -135,7 +139,7 @@ foreach (var host in new[] { apiHost, system })
 // 3. Order creation at each concurrency, next to the raw TransactWriteItems rate.
 using var apiHttp = await ClientAsync(apiHost);
 var creation = new OrderCreation(apiHttp, dynamo, apiHost.Stack.Tables["ProductsTable"], apiHost.Stack.Tables["OrdersTable"],
-    apiHost.App.Services.GetRequiredService<IdempotencyStore>(), productIds);
+    apiHost.App.Services.GetRequiredService<IdempotencyStore>(), productIds, apiHost.Cloud.DynamoDbEmulator?.ProcessId);
 Progress("warming up");
 await creation.WarmUpAsync();
 if (!Runs("creation"))
@@ -220,7 +224,7 @@ if (Runs("lifecycle"))
 // 5. The report.
 Say($"## Run of {startedAt:yyyy-MM-dd HH:mm} UTC");
 Say();
-Say($"Machine: {Machine.Describe()}; load average (1 min) {machine.LoadDuringRun()}. Release build; app logging at Warning.");
+Say($"Machine: {Machine.Describe()}; load average (1 min) {machine.LoadDuringRun()}; {cpus ?? "all processes on all CPUs"}. Release build; app logging at Warning.");
 Say();
 if (only.Length > 0)
 {
@@ -264,6 +268,16 @@ if (creationLevels.Count > 0)
     foreach (var level in creationLevels)
     {
         Say($"| {level.Concurrency} | {level.Raw.Summary} | {level.RawWithRecord.Summary} | {level.Plain.Summary} | {level.Keyed.Summary} |");
+    }
+
+    Say();
+    Say("CPU time per request, ms: the bench process (the callers, and for the orders the local host) / DynamoDB Local's JVM:");
+    Say();
+    Say("| clients | raw TransactWriteItems | raw with a key's record | POST /orders | with Idempotency-Key |");
+    Say("|---:|---:|---:|---:|---:|");
+    foreach (var level in creationLevels)
+    {
+        Say($"| {level.Concurrency} | {string.Join(" | ", level.Cpu.Select(c => c.Summary))} |");
     }
 
     await File.WriteAllTextAsync(Path.Combine(results, "throughput.svg"), ThroughputChart.Svg(

@@ -4,6 +4,8 @@ using System.Net;
 using System.Text;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
+using OrderProcessing.Functions.Orders;
+using OrderProcessing.Functions.Platform;
 using OrderProcessing.Functions.Platform.Idempotency;
 using OrderProcessing.Functions.Products;
 
@@ -14,7 +16,7 @@ namespace OrderProcessing.Bench;
 /// lowest and highest ratio of the orders' rate to the raw rate that one round measured.
 /// </summary>
 internal sealed record CreationLevel(int Concurrency, int Rounds, Latencies Raw, Latencies RawWithRecord, Latencies Plain, Latencies Keyed,
-    Spread PlainToRaw, Spread KeyedToRaw, IReadOnlyList<CpuPerRequest> Cpu)
+    Latencies RawFlat, Spread PlainToRaw, Spread KeyedToRaw, IReadOnlyList<CpuPerRequest> Cpu)
 {
     public double RawPerSecond => Raw.PerSecond;
 
@@ -55,14 +57,19 @@ internal sealed record Latencies(double PerSecond, double Mean, double P50, doub
 }
 
 /// <summary>
-/// POST /orders through the local host at a given number of concurrent callers, next to the same write
-/// (two conditional stock decrements and the order Put) sent straight to the same DynamoDB Local with the SDK, alone
-/// and with the fourth item an order with an Idempotency-Key writes: the key's record, made by the app's own
-/// <see cref="IdempotencyStore"/> around a 201 the API answered.
+/// POST /orders through the local host at a given number of concurrent callers, next to the same write sent straight
+/// to the same DynamoDB Local with the SDK: the items the app writes for such an order, made by its own
+/// <see cref="ProductStore"/> (each line's conditional stock change at the product's revision) and
+/// <see cref="OrderStore"/> (the order, priced from the catalogue), alone and with the fourth item an order with an
+/// Idempotency-Key writes (the key's record, made by the app's <see cref="IdempotencyStore"/> around a 201 the API
+/// answered); and, as the baseline of the runs before 2026-12-02 21:00 UTC, the transaction with a flat order item
+/// of 600 bytes and bare stock decrements.
 /// </summary>
-internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, string productsTable, string ordersTable, IdempotencyStore keys,
-    IReadOnlyList<string> productIds, int? emulatorProcessId = null)
+internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, ProductStore products, OrderStore orders, IdempotencyStore keys,
+    IReadOnlyDictionary<string, Product> catalogue, int? emulatorProcessId = null)
 {
+    private readonly IReadOnlyList<string> productIds = [.. catalogue.Keys.Order(StringComparer.Ordinal)];
+
     private StoredResponse? _created;
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
@@ -82,6 +89,7 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
             n => RawTransactionsAsync(concurrency, n, withRecord: true),
             n => RunOrdersAsync(concurrency, n, withKey: false),
             n => RunOrdersAsync(concurrency, n, withKey: true),
+            n => RawTransactionsAsync(concurrency, n, withRecord: false, flat: true),
         ];
         var runs = variants.Select(_ => new List<Run>()).ToArray();
         for (var round = 0; round < rounds; round++)
@@ -102,8 +110,8 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
 
         static Latencies Combined(List<Run> of) => Latencies.From([.. of.SelectMany(r => r.Milliseconds)], TimeSpan.FromTicks(of.Sum(r => r.Elapsed.Ticks)));
         Spread ToRaw(int variant) => Spread.Of(Enumerable.Range(0, rounds).Select(r => runs[variant][r].PerSecond / runs[0][r].PerSecond));
-        return new CreationLevel(concurrency, rounds, Combined(runs[0]), Combined(runs[1]), Combined(runs[2]), Combined(runs[3]), ToRaw(2), ToRaw(3),
-            [.. runs.Select(Cpu)]);
+        return new CreationLevel(concurrency, rounds, Combined(runs[0]), Combined(runs[1]), Combined(runs[2]), Combined(runs[3]), Combined(runs[4]),
+            ToRaw(2), ToRaw(3), [.. runs.Select(Cpu)]);
     }
 
     /// <summary>CPU time so far of this process and of DynamoDB Local's.</summary>
@@ -203,7 +211,7 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
         return (productIds[a], productIds[b]);
     }
 
-    private async Task<Run> RawTransactionsAsync(int concurrency, int count, bool withRecord)
+    private async Task<Run> RawTransactionsAsync(int concurrency, int count, bool withRecord, bool flat = false)
     {
         var created = _created ?? throw new InvalidOperationException("WarmUpAsync first: the key's record holds a 201 the API answered.");
         var latencies = new double[count];
@@ -216,7 +224,7 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
             {
                 var started = Stopwatch.GetTimestamp();
                 var (a, b) = TwoProducts();
-                List<TransactWriteItem> items =
+                List<TransactWriteItem> items = flat ?
                 [
                     Decrement(a, 1),
                     Decrement(b, 2),
@@ -224,7 +232,7 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
                     {
                         Put = new Put
                         {
-                            TableName = ordersTable,
+                            TableName = orders.Table,
                             Item = new Dictionary<string, AttributeValue>
                             {
                                 ["orderId"] = new() { S = Guid.CreateVersion7().ToString() },
@@ -235,7 +243,9 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
                             ConditionExpression = "attribute_not_exists(orderId)",
                         },
                     },
-                ];
+                ]
+                : [products.Reserve(a, new ShardTake(0, 1), catalogue[a].Revision), products.Reserve(b, new ShardTake(0, 2), catalogue[b].Revision),
+                    orders.PutNew(Priced(a, b))];
                 if (withRecord)
                 {
                     var use = IdempotencyStore.Use("POST /orders", "raw-bench", Guid.NewGuid().ToString(), IdempotencyDecision.Hash(a + b));
@@ -249,11 +259,32 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, stri
         return new Run(count, clock.Elapsed, latencies);
     }
 
+    /// <summary>
+    /// The order the API would write for one unit of <paramref name="a"/> and two of <paramref name="b"/>: priced from
+    /// the catalogue, with a correlation id, a traceparent and its first history entry as a request gives it.
+    /// </summary>
+    private Order Priced(string a, string b)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var correlationId = Correlation.NewId();
+        OrderLine Line(string productId, int quantity) =>
+            new(productId, catalogue[productId].Name, quantity, catalogue[productId].Price, catalogue[productId].Price * quantity);
+        List<OrderLine> lines = [Line(a, 1), Line(b, 2)];
+        return new Order(Guid.CreateVersion7(now).ToString(), OrderStatus.PendingShipment, lines, catalogue[a].Currency, lines.Sum(l => l.LineTotal),
+            new ShippingAddress("Bench", "1 Main St", null, "Springfield", null, "12345", "US"), null, now, now, 1)
+        {
+            Owner = "raw-bench",
+            CorrelationId = correlationId,
+            TraceParent = $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01",
+            History = [new StatusChange(OrderStatus.PendingShipment, null, now, OrderPlacement.Source, correlationId)],
+        };
+    }
+
     private TransactWriteItem Decrement(string productId, int quantity) => new()
     {
         Update = new Update
         {
-            TableName = productsTable,
+            TableName = products.Table,
             Key = ProductStore.Key(productId),
             UpdateExpression = "SET stock = stock - :q",
             ConditionExpression = "attribute_exists(productId) AND stock >= :q",

@@ -7,6 +7,7 @@ using Amazon.DynamoDBv2;
 using Microsoft.Extensions.DependencyInjection;
 using OrderProcessing.Bench;
 using OrderProcessing.Functions.Auth;
+using OrderProcessing.Functions.Orders;
 using OrderProcessing.Functions.Platform.Idempotency;
 using OrderProcessing.Functions.Products;
 using OrderProcessing.Local;
@@ -127,19 +128,23 @@ for (var i = 0; i < (Runs("start") ? 3 : 0); i++)
 using var dynamo = apiHost.Cloud.CreateDynamoDbClient();
 using var sqs = apiHost.Cloud.CreateSqsClient();
 var productIds = Enumerable.Range(0, Products).Select(i => $"bench-{i:000}").ToArray();
+var seededAt = DateTimeOffset.UtcNow;
+var catalogue = productIds.ToDictionary(id => id, id => new Product(id, id, null, 5m, "EUR", 10_000_000, seededAt, seededAt), StringComparer.Ordinal);
 foreach (var host in new[] { apiHost, system })
 {
-    foreach (var id in productIds)
+    foreach (var product in catalogue.Values)
     {
-        var now = DateTimeOffset.UtcNow;
-        await dynamo.PutItemAsync(host.Stack.Tables["ProductsTable"], ProductStore.ToItem(new Product(id, id, null, 5m, "EUR", 10_000_000, now, now)), cancel.Token);
+        await dynamo.PutItemAsync(host.Stack.Tables["ProductsTable"], ProductStore.ToItem(product), cancel.Token);
     }
 }
 
+OrderCreation CreationOn(LocalHost host, HttpClient http) => new(http, dynamo, host.App.Services.GetRequiredService<ProductStore>(),
+    host.App.Services.GetRequiredService<OrderStore>(), host.App.Services.GetRequiredService<IdempotencyStore>(), catalogue,
+    host.Cloud.DynamoDbEmulator?.ProcessId);
+
 // 3. Order creation at each concurrency, next to the raw TransactWriteItems rate.
 using var apiHttp = await ClientAsync(apiHost);
-var creation = new OrderCreation(apiHttp, dynamo, apiHost.Stack.Tables["ProductsTable"], apiHost.Stack.Tables["OrdersTable"],
-    apiHost.App.Services.GetRequiredService<IdempotencyStore>(), productIds, apiHost.Cloud.DynamoDbEmulator?.ProcessId);
+var creation = CreationOn(apiHost, apiHttp);
 Progress("warming up");
 await creation.WarmUpAsync();
 if (!Runs("creation"))
@@ -210,8 +215,7 @@ if (Runs("lifecycle"))
     using var capacity = new CapacityMeter(system.App.Services.GetRequiredService<IAmazonDynamoDB>());
     using var systemHttp = await ClientAsync(system);
     var token = systemHttp.DefaultRequestHeaders.Authorization!.Parameter!;
-    var lifecycleCreation = new OrderCreation(systemHttp, dynamo, system.Stack.Tables["ProductsTable"], system.Stack.Tables["OrdersTable"],
-        system.App.Services.GetRequiredService<IdempotencyStore>(), productIds);
+    var lifecycleCreation = CreationOn(system, systemHttp);
     Progress("warming up the pipeline");
     await new OrderLifecycle(system, systemHttp, token, lifecycleCreation, meter, capacity).RunAsync(3, cancel.Token);
     Progress($"{lifecycleOrders} orders, each placed → WebSocket DELIVERED");
@@ -247,14 +251,14 @@ if (creationLevels.Count > 0)
 {
     Say("### Order creation");
     Say();
-    Say(string.Create(invariant, $"{ordersPerLevel} orders per level and variant, in {creationLevels[0].Rounds} rounds that each run a share of every variant, the variants' order rotated each round (a rate is the variant's requests over its summed time); two lines each, random products of {Products}; raw = the same TransactWriteItems (two conditional stock decrements, the order Put) sent straight to the same DynamoDB Local by the same number of callers; raw with a key's record = the same with the fourth item an order with an Idempotency-Key writes (the key's record holding a 201 the API answered, made by the app's IdempotencyStore), the write such an order cannot do without."));
+    Say(string.Create(invariant, $"{ordersPerLevel} orders per level and variant, in {creationLevels[0].Rounds} rounds that each run a share of every variant, the variants' order rotated each round (a rate is the variant's requests over its summed time); two lines each, random products of {Products}; raw = the same TransactWriteItems sent straight to the same DynamoDB Local by the same number of callers, made by the app's ProductStore and OrderStore (each line's conditional stock change at the product's revision, the order priced from the catalogue); raw with a key's record = the same with the fourth item an order with an Idempotency-Key writes (the key's record holding a 201 the API answered, made by the app's IdempotencyStore), the write such an order cannot do without; flat raw = the baseline of runs before 2026-12-02 21:00 UTC, the transaction with bare stock decrements and a flat order item of 600 bytes."));
     Say();
-    Say("| clients | raw TransactWriteItems/s | raw with a key's record/s | orders/s | ratio to raw | p50 / p95 / p99 ms | orders/s with Idempotency-Key | ratio to raw | to raw with a key's record | p50 / p95 / p99 ms |");
-    Say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    Say("| clients | raw TransactWriteItems/s | raw with a key's record/s | flat raw/s | orders/s | ratio to raw | to flat raw | orders/s with Idempotency-Key | ratio to raw | to raw with a key's record | to flat raw |");
+    Say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     foreach (var level in creationLevels)
     {
         Say(string.Create(invariant,
-            $"| {level.Concurrency} | {level.RawPerSecond:0} | {level.RawWithRecordPerSecond:0} | {level.Plain.PerSecond:0} | {level.Plain.PerSecond / level.RawPerSecond:0.00} | {level.Plain.P50:0.0} / {level.Plain.P95:0.0} / {level.Plain.P99:0.0} | {level.Keyed.PerSecond:0} | {level.Keyed.PerSecond / level.RawPerSecond:0.00} | {level.Keyed.PerSecond / level.RawWithRecordPerSecond:0.00} | {level.Keyed.P50:0.0} / {level.Keyed.P95:0.0} / {level.Keyed.P99:0.0} |"));
+            $"| {level.Concurrency} | {level.RawPerSecond:0} | {level.RawWithRecordPerSecond:0} | {level.RawFlat.PerSecond:0} | {level.Plain.PerSecond:0} | {level.Plain.PerSecond / level.RawPerSecond:0.00} | {level.Plain.PerSecond / level.RawFlat.PerSecond:0.00} | {level.Keyed.PerSecond:0} | {level.Keyed.PerSecond / level.RawPerSecond:0.00} | {level.Keyed.PerSecond / level.RawWithRecordPerSecond:0.00} | {level.Keyed.PerSecond / level.RawFlat.PerSecond:0.00} |"));
     }
 
     Say();
@@ -263,18 +267,18 @@ if (creationLevels.Count > 0)
     Say();
     Say("Latency of one request, mean / p50 / p95 / p99 ms (a raw one from before its first call to the end of its last; each caller sends its next request when the last is answered, so a variant's rate is its callers over its mean):");
     Say();
-    Say("| clients | raw TransactWriteItems | raw with a key's record | POST /orders | with Idempotency-Key |");
-    Say("|---:|---:|---:|---:|---:|");
+    Say("| clients | raw TransactWriteItems | raw with a key's record | POST /orders | with Idempotency-Key | flat raw |");
+    Say("|---:|---:|---:|---:|---:|---:|");
     foreach (var level in creationLevels)
     {
-        Say($"| {level.Concurrency} | {level.Raw.Summary} | {level.RawWithRecord.Summary} | {level.Plain.Summary} | {level.Keyed.Summary} |");
+        Say($"| {level.Concurrency} | {level.Raw.Summary} | {level.RawWithRecord.Summary} | {level.Plain.Summary} | {level.Keyed.Summary} | {level.RawFlat.Summary} |");
     }
 
     Say();
     Say("CPU time per request, ms: the bench process (the callers, and for the orders the local host) / DynamoDB Local's JVM:");
     Say();
-    Say("| clients | raw TransactWriteItems | raw with a key's record | POST /orders | with Idempotency-Key |");
-    Say("|---:|---:|---:|---:|---:|");
+    Say("| clients | raw TransactWriteItems | raw with a key's record | POST /orders | with Idempotency-Key | flat raw |");
+    Say("|---:|---:|---:|---:|---:|---:|");
     foreach (var level in creationLevels)
     {
         Say($"| {level.Concurrency} | {string.Join(" | ", level.Cpu.Select(c => c.Summary))} |");

@@ -117,7 +117,8 @@ internal sealed class OrderCreation(HttpClient api, IAmazonDynamoDB dynamo, Prod
     /// <summary>CPU time so far of this process and of DynamoDB Local's.</summary>
     private (TimeSpan Bench, TimeSpan Emulator) CpuTimes()
     {
-        var bench = Process.GetCurrentProcess().TotalProcessorTime;
+        using var self = Process.GetCurrentProcess();
+        var bench = self.TotalProcessorTime;
         if (emulatorProcessId is not { } id)
         {
             return (bench, TimeSpan.Zero);

@@ -87,8 +87,12 @@ public sealed class IdempotencyTests(AppFixture stack) : IClassFixture<AppFixtur
         Assert.Equal(IdempotencyRecord.Completed, record.Status);
     }
 
+    /// <summary>
+    /// Not in the moto set (<see cref="MotoSet"/>): the duplicates' transactions race for the key's record, and moto 5's
+    /// TransactWriteItems is not isolated from concurrent requests (several of them pass the key-is-free condition and
+    /// each places an order), which AWS's and DynamoDB Local's are.
+    /// </summary>
     [Fact]
-    [Trait(MotoSet.Trait, MotoSet.Name)]
     public async Task Concurrent_duplicates_place_one_order_and_every_answer_is_that_order()
     {
         var product = await stack.Data.AddProductAsync(stock: 100);
